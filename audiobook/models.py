@@ -1,0 +1,169 @@
+"""The values that flow between pipeline stages. All frozen: a stage returns a new value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Segment roles, in the order a reader meets them in a typical chapter.
+ROLES = (
+    "note",         # author's note, before or after the story
+    "heading",      # "Chapter 2: Title"
+    "salutation",   # "Dear Magnus"
+    "body",         # the letter's body
+    "narration",    # story prose that is not a letter
+    "closing",      # "Love," / "I will always love you"
+    "signature",    # "-Alec Lightwood"
+    "scene_break",  # ~*~*~ : a pause, never spoken
+    "playlist",     # the line introducing the songs
+    "song",         # one song of the playlist: an interlude
+)
+SILENT_ROLES = frozenset({"scene_break"})
+STORY_ROLES = frozenset({"heading", "salutation", "body", "narration", "closing", "signature"})
+LETTER_ROLES = frozenset({"salutation", "body", "closing", "signature"})
+
+
+@dataclass(frozen=True)
+class Song:
+    title: str
+    artist: str = ""
+
+
+@dataclass(frozen=True)
+class Interludes:
+    """How playlist songs become interludes (sidecar table [interludes])."""
+
+    placement: str = "inline"          # "inline": where the author put the playlist; "spread": between sections
+    sting: bool = True                 # frame announcements with a generated musical sting
+    excerpt_seconds: float = 12.0      # length of a user-supplied song excerpt
+    files: dict[str, Path] = field(default_factory=dict)  # song title -> audio file the user owns
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What the sidecar `<name>.toml` says about a work (or defaults without one)."""
+
+    title: str
+    author: str = "Anonymous"
+    fandom: str = ""
+    summary: str = ""
+    rating: str = ""
+    warnings: tuple[str, ...] = ()
+    relationships: tuple[str, ...] = ()
+    language: str = "en"
+    url: str = ""
+    series: str = ""                   # album tag; defaults to the title
+    chapter: int | None = None         # this text's chapter number in a longer work (track tag)
+    year: int | None = None
+    cover: Path | None = None
+    cast: dict[str, str] = field(default_factory=dict)      # role -> voice profile name
+    lexicon: dict[str, str] = field(default_factory=dict)   # word -> how to say it
+    interludes: Interludes = field(default_factory=Interludes)
+    sidecar: Path | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    path: Path
+    text: str            # decoded, newlines normalised to \n
+    meta: Metadata
+    encoding: str        # what the bytes were decoded from
+
+
+@dataclass(frozen=True)
+class Segment:
+    index: int
+    role: str
+    text: str            # as written
+    speech: str          # what the engine is asked to say ("" for silent roles)
+    chapter: str         # title of the chapter mark this segment falls under
+    part: int = 1        # chapter number of the work (from "Chapter N" headings)
+    song: Song | None = None
+    voice: str | None = None   # voice profile name, set by voices.cast
+    # (start, end) offsets of `text` in Document.text; the songs of one line share it.
+    span: tuple[int, int] = (0, 0)
+
+    @property
+    def spoken(self) -> bool:
+        return self.role not in SILENT_ROLES and bool(self.speech.strip())
+
+
+@dataclass(frozen=True)
+class Script:
+    document: Document
+    segments: tuple[Segment, ...]
+
+    @property
+    def songs(self) -> tuple[Song, ...]:
+        return tuple(s.song for s in self.segments if s.song is not None)
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    name: str
+    engine: str = "pyttsx3"
+    voice: str | None = None     # an engine voice id; wins over language/gender
+    language: str = "en"
+    gender: str | None = None    # "male" / "female": a preference, not a demand
+    rate: int = 160              # words per minute
+    pitch: int = 50              # 0-100
+    volume: float = 1.0          # 0-1
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One thing to say: what, in which voice, and a label for progress and errors."""
+
+    label: str           # e.g. "segment 12 (body)", "header"
+    text: str
+    profile: VoiceProfile
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One spoken segment (or any spoken line) as a WAV file on disk."""
+
+    key: str             # cache key: hash of speech, resolved voice, engine
+    path: Path
+    duration_ms: int
+    sample_rate: int
+    text: str            # the speech it says (for the transcript)
+
+
+@dataclass(frozen=True)
+class Chapter:
+    title: str
+    start_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A transcript line: text said between start and end."""
+
+    text: str
+    start_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A finished MP3 and what is known about it (written by render, read back by feed)."""
+
+    path: Path
+    title: str
+    author: str
+    album: str = ""
+    track: int | None = None
+    duration_ms: int = 0
+    chapters: tuple[Chapter, ...] = ()
+    summary: str = ""
+    comment: str = ""
+    genre: str = "Audiobook"
+    year: int | None = None
+    language: str = "en"
+    url: str = ""
+    cover: Path | None = None          # JPEG next to the MP3
+    transcript: Path | None = None     # <name>.vtt
+    chapters_json: Path | None = None  # <name>.chapters.json
+    source: Path | None = None         # the input text
