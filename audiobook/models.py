@@ -167,3 +167,30 @@ class Episode:
     transcript: Path | None = None     # <name>.vtt
     chapters_json: Path | None = None  # <name>.chapters.json
     source: Path | None = None         # the input text
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of the program: a spoken clip, a pause, or music. Times in samples."""
+
+    kind: str                 # "speech" | "silence" | "sting" | "excerpt"
+    start: int
+    length: int
+    source: Path | None = None    # the clip WAV, or the user's song file for an excerpt
+    variant: int = 0              # which sting (they differ a little from song to song)
+    offset_ms: int = 0            # where an excerpt starts in the song
+
+
+@dataclass(frozen=True)
+class Program:
+    """The whole episode laid out in time, before any sample is mixed."""
+
+    rate: int
+    pieces: tuple[Piece, ...]
+    chapters: tuple[Chapter, ...]
+    cues: tuple[Cue, ...]
+    length: int               # samples
+
+    @property
+    def duration_ms(self) -> int:
+        return round(self.length * 1000 / self.rate)

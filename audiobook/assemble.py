@@ -1,0 +1,341 @@
+"""Stage 5, assemble: Script + Clips -> Program (pauses, interludes, chapters, cues).
+
+Layout is pure arithmetic on sample counts, so chapter marks and transcript cues are exact.
+Samples are produced later, piece by piece, by `chunks()`: a long work is never held in
+memory whole (pydub's AudioSegment would keep hours of PCM in RAM), so pydub is used only
+for the short music pieces, where its fades and gain are the right tool.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import subprocess
+import textwrap
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from pydub import AudioSegment
+from pydub.generators import Sine
+
+from .errors import InputError, RenderError
+from .master import LoudnessMeter, ffmpeg_exe
+from .models import STORY_ROLES, Chapter, Clip, Cue, Piece, Program, Script, Segment
+
+CUE_CHARS = 65            # WebVTT line length that reads well on a phone
+MUSIC_BELOW_SPEECH = 4.0  # interludes sit this many LU under the speech
+EXCERPT_OFFSET_MS = 30_000  # skip a song's intro: start the excerpt 30 s in (or at 0 if shorter)
+STING_MS = 1600
+
+# Pauses in ms, by (previous role, next role); "*" matches any role.
+PAUSES: dict[tuple[str, str], int] = {
+    ("header", "*"): 1500,
+    ("*", "outro"): 2000,
+    ("*", "heading"): 2000,
+    ("heading", "*"): 1300,
+    ("note", "story"): 1800,
+    ("story", "note"): 1800,
+    ("salutation", "body"): 900,
+    ("*", "closing"): 1000,
+    ("closing", "signature"): 600,
+    ("signature", "signature"): 350,
+    ("*", "playlist"): 1200,
+    ("playlist", "song"): 900,
+    ("song", "*"): 900,
+    ("*", "song"): 900,
+}
+PARAGRAPH_PAUSE_MS = 650
+SCENE_BREAK_MS = 2200
+LEAD_IN_MS = 250
+TAIL_MS = 1500
+STING_GAP_MS = 250
+
+HEADER_CHAPTER = "Introduction"
+OUTRO_CHAPTER = "Credits"
+
+
+def pause_ms(prev: str, nxt: str) -> int:
+    """Silence between two spoken things, chosen by their roles."""
+    def kinds(role: str) -> tuple[str, ...]:
+        return (role, "story", "*") if role in STORY_ROLES else (role, "*")
+
+    for a in kinds(prev):
+        for b in kinds(nxt):
+            if (a, b) in PAUSES:
+                return PAUSES[(a, b)]
+    return PARAGRAPH_PAUSE_MS
+
+
+def spread_interludes(segments: tuple[Segment, ...]) -> tuple[Segment, ...]:
+    """Move the songs out of the playlist and between the story's sections.
+
+    Sections are the story's chapter marks (letters, scene-break parts, headed chapters);
+    when there are fewer section boundaries than songs, paragraph boundaries of the story
+    are used, evenly spaced. A story chapter resumed after an interlude is "(continued)".
+    """
+    songs = [s for s in segments if s.song is not None]
+    rest = [s for s in segments if s.song is None]
+    if not songs:
+        return segments
+    story = [i for i, s in enumerate(rest) if s.role in STORY_ROLES]
+    if not story:
+        return segments
+    sections = [i for i in story[1:] if rest[i].chapter != rest[i - 1].chapter]
+    if len(sections) >= len(songs):
+        step = len(sections) / len(songs)
+        points = [sections[int(k * step)] for k in range(len(songs))]
+    else:
+        candidates = story[1:] or story
+        step = len(candidates) / (len(songs) + 1)
+        points = sorted({candidates[min(len(candidates) - 1, int((k + 1) * step))] for k in range(len(songs))})
+    placed: dict[int, list[Segment]] = {}
+    for song, point in zip(songs, points):
+        placed.setdefault(point, []).append(song)
+    leftover = songs[len(points):]
+    out: list[Segment] = []
+    interrupted = False   # an interlude landed inside the current story chapter
+    for i, seg in enumerate(rest):
+        same_chapter = i > 0 and seg.chapter == rest[i - 1].chapter
+        interrupted = interrupted and same_chapter
+        if i in placed:
+            out.extend(placed[i])
+            interrupted = interrupted or same_chapter
+        out.append(dataclasses.replace(seg, chapter=f"{seg.chapter} (continued)") if interrupted else seg)
+    out.extend(leftover)
+    return tuple(out)
+
+
+def _cues(text: str, start: int, end: int, rate: int) -> list[Cue]:
+    """Split `text` into lines of at most CUE_CHARS, timed in proportion to their length."""
+    lines = textwrap.wrap(" ".join(text.split()), CUE_CHARS, break_long_words=True) or []
+    total = sum(len(line) for line in lines) or 1
+    cues, pos = [], start
+    for line in lines:
+        nxt = pos + (end - start) * len(line) // total
+        cues.append(Cue(line, round(pos * 1000 / rate), round(nxt * 1000 / rate)))
+        pos = nxt
+    if cues:
+        last = cues[-1]
+        cues[-1] = Cue(last.text, last.start_ms, round(end * 1000 / rate))
+    return cues
+
+
+def _song_file(script: Script, seg: Segment) -> Path | None:
+    files = script.document.meta.interludes.files
+    wanted = seg.song.title.casefold() if seg.song else ""
+    for title, path in files.items():
+        if title.casefold() == wanted:
+            if not path.is_file():
+                raise InputError(f"interlude file for '{seg.song.title}' not found; fix [interludes.files] in the sidecar", path)
+            return path
+    return None
+
+
+def assemble(
+    script: Script,
+    clips: dict[int, Clip],
+    *,
+    header: Clip | None = None,
+    outro: Clip | None = None,
+    placement: str | None = None,
+) -> Program:
+    """Lay out the episode: every spoken segment's clip, pauses by role, interludes, chapters."""
+    meta = script.document.meta
+    placement = placement or meta.interludes.placement
+    segments = spread_interludes(script.segments) if placement == "spread" else script.segments
+    spoken_rates = {c.sample_rate for c in clips.values()} | {c.sample_rate for c in (header, outro) if c}
+    rate = max(spoken_rates) if spoken_rates else 22050
+
+    pieces: list[Piece] = []
+    cues: list[Cue] = []
+    marks: list[tuple[str, int]] = []   # (chapter title, start sample)
+    pos = 0
+
+    def samples(ms: float) -> int:
+        return round(ms * rate / 1000)
+
+    def add(kind: str, length: int, **kw) -> None:
+        nonlocal pos
+        if length > 0:
+            pieces.append(Piece(kind=kind, start=pos, length=length, **kw))
+            pos += length
+
+    def speak(clip: Clip, text: str) -> None:
+        length = round(clip.duration_ms * rate / 1000) if clip.sample_rate != rate else _frames(clip)
+        start = pos
+        add("speech", length, source=clip.path)
+        cues.extend(_cues(text, start, pos, rate))
+
+    def chapter(title: str) -> None:
+        if not marks or marks[-1][0] != title:
+            marks.append((title, pos if marks else 0))
+
+    add("silence", samples(LEAD_IN_MS))
+    prev = None
+    if header:
+        chapter(HEADER_CHAPTER)
+        speak(header, header.text)
+        prev = "header"
+    for seg in segments:
+        if seg.role == "scene_break":
+            add("silence", samples(SCENE_BREAK_MS))
+            prev = None
+            continue
+        if not seg.spoken:
+            continue
+        clip = clips.get(seg.index)
+        if clip is None:  # never drop text silently
+            raise RenderError(f"segment {seg.index} ({seg.role}) has no audio clip; rerun the render")
+        if prev is not None:
+            add("silence", samples(pause_ms(prev, seg.role)))
+        chapter(seg.chapter)
+        if seg.song is not None:
+            excerpt = _song_file(script, seg)
+            if excerpt is not None:
+                speak(clip, seg.speech)
+                add("silence", samples(STING_GAP_MS))
+                add("excerpt", samples(meta.interludes.excerpt_seconds * 1000), source=excerpt, offset_ms=EXCERPT_OFFSET_MS)
+            elif meta.interludes.sting:
+                add("sting", samples(STING_MS), variant=seg.index)
+                add("silence", samples(STING_GAP_MS))
+                speak(clip, seg.speech)
+                add("silence", samples(STING_GAP_MS))
+                add("sting", samples(STING_MS), variant=seg.index + 1)
+            else:
+                speak(clip, seg.speech)
+        else:
+            speak(clip, seg.text)
+        prev = seg.role
+    if outro:
+        if prev is not None:
+            add("silence", samples(pause_ms(prev, "outro")))
+        chapter(OUTRO_CHAPTER)
+        speak(outro, outro.text)
+    add("silence", samples(TAIL_MS))
+
+    chapters = tuple(
+        Chapter(title, round(start * 1000 / rate), round((marks[i + 1][1] if i + 1 < len(marks) else pos) * 1000 / rate))
+        for i, (title, start) in enumerate(marks)
+    )
+    return Program(rate=rate, pieces=tuple(pieces), chapters=chapters, cues=tuple(cues), length=pos)
+
+
+def _frames(clip: Clip) -> int:
+    try:
+        with wave.open(str(clip.path), "rb") as w:
+            return w.getnframes()
+    except (OSError, EOFError, wave.Error) as exc:
+        raise RenderError(f"clip is unreadable ({exc}); rerun with --no-cache", clip.path) from None
+
+
+# ---- samples -------------------------------------------------------------------------
+
+CHUNK_SECONDS = 5
+
+
+def chunks(program: Program, *, speech_gain: float = 1.0, music_lufs: float = -23.0, speech_only: bool = False) -> Iterator[np.ndarray]:
+    """The program's samples as float32 chunks of a few seconds, speech scaled by `speech_gain`.
+
+    With speech_only, only the spoken clips (for measuring their loudness).
+    """
+    block = program.rate * CHUNK_SECONDS
+    for piece in program.pieces:
+        if piece.kind == "speech":
+            for chunk in _read_clip(piece, program.rate, block):
+                yield chunk * speech_gain if speech_gain != 1.0 else chunk
+        elif speech_only:
+            continue
+        elif piece.kind == "silence":
+            left = piece.length
+            while left > 0:
+                n = min(left, block)
+                yield np.zeros(n, dtype=np.float32)
+                left -= n
+        else:
+            music = _sting(piece.variant, program.rate) if piece.kind == "sting" else _excerpt(piece, program.rate)
+            yield _fit(_normalise(music, program.rate, music_lufs), piece.length)
+
+
+def _read_clip(piece: Piece, rate: int, block: int) -> Iterator[np.ndarray]:
+    """A clip's samples as float32, resampled if its rate differs, exactly piece.length long."""
+    try:
+        with wave.open(str(piece.source), "rb") as w:
+            if w.getsampwidth() != 2 or w.getnchannels() != 1:
+                raise RenderError("clip is not 16-bit mono WAV; rerun with --no-cache", piece.source)
+            clip_rate = w.getframerate()
+            sent = 0
+            if clip_rate == rate:
+                while sent < piece.length:
+                    data = np.frombuffer(w.readframes(min(block, piece.length - sent)), dtype="<i2")
+                    if not data.size:
+                        break
+                    sent += data.size
+                    yield data.astype(np.float32) / 32768.0
+            else:  # rare (a platform voice at another rate): short clips, resample whole
+                data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
+                yield _fit(_resample(data, clip_rate, rate), piece.length)
+                sent = piece.length
+    except (OSError, EOFError, wave.Error) as exc:
+        raise RenderError(f"clip is unreadable ({exc}); rerun with --no-cache", piece.source) from None
+    if sent < piece.length:
+        raise RenderError("clip is shorter than when it was laid out; rerun with --no-cache", piece.source)
+
+
+def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
+    n = round(x.size * dst / src)
+    return np.interp(np.arange(n) * (src / dst), np.arange(x.size), x).astype(np.float32)
+
+
+def _fit(x: np.ndarray, length: int) -> np.ndarray:
+    return x[:length] if x.size >= length else np.concatenate([x, np.zeros(length - x.size, dtype=np.float32)])
+
+
+def _normalise(x: np.ndarray, rate: int, lufs: float) -> np.ndarray:
+    meter = LoudnessMeter(rate)
+    meter.feed(x)
+    level = meter.integrated()
+    return x if not math.isfinite(level) else (x * 10 ** ((lufs - level) / 20)).astype(np.float32)
+
+
+def _segment_samples(seg: AudioSegment) -> np.ndarray:
+    return np.array(seg.get_array_of_samples(), dtype=np.float32) / 32768.0
+
+
+# Chords (semitones above A3) for the stings: soft, major-ish, a little different each time.
+_CHORDS = ((0, 4, 7, 12), (5, 9, 12, 17), (7, 11, 14, 19), (-3, 0, 4, 9), (2, 5, 9, 14))
+
+
+def _sting(variant: int, rate: int) -> np.ndarray:
+    """A short arpeggio generated in code (no copyrighted audio): four notes ringing out."""
+    chord = _CHORDS[variant % len(_CHORDS)]
+    out = AudioSegment.silent(duration=STING_MS, frame_rate=rate)
+    for k, step in enumerate(chord):
+        freq = 220.0 * 2 ** (step / 12)
+        note = Sine(freq, sample_rate=rate).to_audio_segment(duration=STING_MS - k * 180, volume=-18.0)
+        note = note.overlay(Sine(freq * 2, sample_rate=rate).to_audio_segment(duration=len(note), volume=-30.0))
+        out = out.overlay(note.fade_in(15).fade_out(len(note) - 60), position=k * 180)
+    return _segment_samples(out.set_channels(1).set_sample_width(2))
+
+
+def _excerpt(piece: Piece, rate: int) -> np.ndarray:
+    """A faded excerpt of a song the user owns, decoded by ffmpeg, faded with pydub."""
+    seconds = piece.length / rate
+    for offset in (piece.offset_ms / 1000, 0.0):
+        cmd = [
+            ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
+            "-ss", f"{offset:.3f}", "-t", f"{seconds:.3f}", "-i", str(piece.source),
+            "-vn", "-ac", "1", "-ar", str(rate), "-f", "s16le", "pipe:1",
+        ]
+        result = subprocess.run(cmd, capture_output=True)
+        if result.returncode != 0:
+            detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise InputError(f"cannot decode song file ({detail[-1] if detail else 'ffmpeg failed'}); give an MP3, M4A, OGG, FLAC or WAV", piece.source)
+        if len(result.stdout) >= 2 * rate:  # at least a second of music
+            break
+    seg = AudioSegment(data=result.stdout[: len(result.stdout) // 2 * 2], sample_width=2, frame_rate=rate, channels=1)
+    if len(seg) < 1000:
+        raise InputError("song file holds less than a second of audio", piece.source)
+    fade = min(1500, len(seg) // 3)
+    return _segment_samples(seg.fade_in(fade).fade_out(fade))

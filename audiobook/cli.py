@@ -1,0 +1,295 @@
+"""The `audiofic` command: parse options, call the library, print. Nothing else lives here."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import AudioficError
+
+DEFAULT_INPUT = Path("input")
+DEFAULT_OUTPUT = Path("output")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def friendly(func):
+    """Library errors become one line on stderr and a non-zero exit, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except AudioficError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("interrupted; finished clips are cached, run the same command again to resume", 130)
+
+    return wrapper
+
+
+class Progress:
+    """A one-line progress display on stderr, only when stderr is a terminal."""
+
+    LABELS = {"speak": "Speaking", "encode": "Encoding"}
+
+    def __init__(self, quiet: bool):
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.stage = None
+        self.stage_started = self.started
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        now = time.monotonic()
+        if stage != self.stage:
+            self.stage, self.stage_started = stage, now
+        elapsed = now - self.stage_started
+        remaining = elapsed / done * (total - done) if done else 0
+        width = 28
+        filled = width * done // total
+        unit = f"{done}/{total}" if stage == "speak" else f"{100 * done // total}%"
+        line = f"\r{self.LABELS.get(stage, stage):9} [{'#' * filled}{'.' * (width - filled)}] {unit}  {elapsed:4.0f}s elapsed, ~{remaining:4.0f}s left "
+        click.echo(line, err=True, nl=done >= total)
+
+
+def _json(doc) -> None:
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="audiofic")
+def main():
+    """Turn fan fiction into audiobook episodes and podcast feeds.
+
+    \b
+    audiofic plan      show how a text is split and who reads what
+    audiofic render    speak texts into tagged MP3 episodes (+ transcript, chapters, cover)
+    audiofic voices    list voices and profiles, or preview one
+    audiofic feed      write a podcast feed for a folder of episodes
+    audiofic publish   upload a folder of episodes and its feed
+    """
+
+
+# ---- plan --------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+@click.option("--voice", "voice_overrides", multiple=True, metavar="ROLE=PROFILE", help="Read ROLE with voice profile PROFILE (repeatable).")
+@friendly
+def plan(inputs, as_json, voice_overrides):
+    """Show how each text is segmented: roles, voices, chapters and songs.
+
+    INPUTS are .txt/.md files or folders (default: input/). Nothing is spoken or written.
+    """
+    from .read import find_inputs, read
+    from .segment import segment
+    from .voices import cast, load_profiles, parse_voice_overrides
+
+    profiles = load_profiles()
+    overrides = parse_voice_overrides(list(voice_overrides))
+    docs = []
+    for path in find_inputs(list(inputs) or [DEFAULT_INPUT]):
+        script = cast(segment(read(path)), profiles, overrides)
+        docs.append({
+            "input": str(path),
+            "title": script.document.meta.title,
+            "author": script.document.meta.author,
+            "segments": [
+                {"index": s.index, "role": s.role, "text": s.text, "speech": s.speech, "voice": s.voice, "chapter": s.chapter}
+                for s in script.segments
+            ],
+            "songs": [{"title": s.title, "artist": s.artist} for s in script.songs],
+        })
+    if as_json:
+        _json(docs[0] if len(docs) == 1 else docs)
+        return
+    for doc in docs:
+        click.echo(f"{doc['input']}: {doc['title']} by {doc['author']} ({len(doc['segments'])} segments, {len(doc['songs'])} songs)")
+        click.echo(f"{'#':>4}  {'role':<11} {'voice':<10} {'chapter':<28} text")
+        for s in doc["segments"]:
+            words = " ".join(s["text"].split())
+            click.echo(f"{s['index']:>4}  {s['role']:<11} {(s['voice'] or '-'):<10} {s['chapter'][:28]:<28} {words[:60]}{'...' if len(words) > 60 else ''}")
+        if doc["songs"]:
+            click.echo("Songs:")
+            for n, song in enumerate(doc["songs"], 1):
+                click.echo(f"  {n:>2}. {song['title']}" + (f" - {song['artist']}" if song["artist"] else ""))
+        click.echo()
+
+
+# ---- render ------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=DEFAULT_OUTPUT, show_default=True, help="Folder for the episodes.")
+@click.option("--voice", "voice_overrides", multiple=True, metavar="ROLE=PROFILE", help="Read ROLE with voice profile PROFILE (repeatable), e.g. --voice note=narrator.")
+@click.option("--split", type=click.Choice(["none", "chapters"]), default="none", show_default=True, help="'chapters': one episode per chapter heading, with track numbers.")
+@click.option("--interludes", "placement", type=click.Choice(["inline", "spread"]), default=None, help="Where song interludes go: where the author put the playlist (inline, default) or spread between the story's sections.")
+@click.option("--no-header", is_flag=True, help="Leave out the spoken 'Title, by Author' introduction.")
+@click.option("--no-outro", is_flag=True, help="Leave out the spoken credits at the end.")
+@click.option("--bitrate", type=click.IntRange(32, 320), default=64, show_default=True, help="MP3 bitrate in kbit/s (constant).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Speech worker processes [default: all cores].")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Clip cache folder [default: $AUDIOFIC_CACHE or the user cache folder].")
+@click.option("--no-cache", is_flag=True, help="Synthesize every clip afresh and keep none.")
+@click.option("--engine", default="pyttsx3", show_default=True, hidden=True, help="Speech engine ('test' makes tones; for development).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document describing the outputs.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display.")
+@friendly
+def render(inputs, out_dir, voice_overrides, split, placement, no_header, no_outro, bitrate, jobs, cache_dir, no_cache, engine, as_json, quiet):
+    """Render texts into phone-ready MP3 episodes.
+
+    INPUTS are .txt/.md files or folders (default: input/). For each work, OUTPUT gets
+    <slug>.mp3 (44.1 kHz mono CBR, -19 LUFS, ID3 chapters and cover), <slug>.vtt
+    (transcript), <slug>.chapters.json (Podcasting 2.0 chapters) and <slug>.jpg (cover).
+    A work's metadata comes from <name>.toml next to it (see README). A file that fails
+    is reported and the others still render; the exit code is then 1.
+    """
+    from .render import RenderOptions
+    from .render import render as render_works
+    from .voices import parse_voice_overrides
+
+    options = RenderOptions(
+        out_dir=out_dir,
+        engine=engine,
+        cache_dir=cache_dir,
+        use_cache=not no_cache,
+        jobs=jobs,
+        voices=parse_voice_overrides(list(voice_overrides)),
+        header=not no_header,
+        outro=not no_outro,
+        split=split,
+        placement=placement,
+        bitrate=bitrate,
+    )
+    report = render_works(list(inputs) or [DEFAULT_INPUT], options, Progress(quiet))
+    for path, message in report.failures:
+        click.echo(f"Error: {path}: {message}", err=True)
+    if as_json:
+        _json({"outputs": [
+            {
+                "input": str(e.source),
+                "mp3": str(e.path),
+                "duration_s": round(e.duration_ms / 1000, 3),
+                "chapters": [{"title": c.title, "start_s": c.start_ms / 1000, "end_s": c.end_ms / 1000} for c in e.chapters],
+                "transcript": str(e.transcript),
+                "chapters_json": str(e.chapters_json),
+                "cover": str(e.cover),
+            }
+            for e in report.outputs
+        ]})
+    elif not quiet:
+        for e in report.outputs:
+            minutes, seconds = divmod(round(e.duration_ms / 1000), 60)
+            click.echo(f"{e.path}  {minutes}:{seconds:02d}  {len(e.chapters)} chapters  ({e.title})")
+    if report.failures:
+        sys.exit(1)
+
+
+# ---- voices ------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--say", "text", default=None, help="Render TEXT as a preview (needs --profile and -o).")
+@click.option("--profile", default=None, help="Voice profile for --say (see the list).")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), default=None, help="Preview MP3 to write.")
+@click.option("--engine", default="pyttsx3", show_default=True, hidden=True)
+@friendly
+def voices(as_json, text, profile, out, engine):
+    """List installed voices and voice profiles, or preview a profile with --say."""
+    from .voices import load_profiles, preview, installed_voices
+
+    profiles = load_profiles()
+    if text is not None:
+        if not profile or out is None:
+            raise click.UsageError("--say needs --profile NAME and -o FILE.mp3")
+        written = preview(text, profile, out, engine=engine, profiles=profiles)
+        click.echo(json.dumps({"output": str(written)}) if as_json else f"Wrote {written}")
+        return
+    installed = installed_voices(engine)
+    if as_json:
+        _json({
+            "engine": engine,
+            "voices": installed,
+            "profiles": {name: dataclasses.asdict(p) for name, p in sorted(profiles.items())},
+        })
+        return
+    click.echo("Profiles (voices/*.toml):")
+    for name, p in sorted(profiles.items()):
+        click.echo(f"  {name:<12} {p.engine} voice={p.voice or f'{p.language}/{p.gender or 'any'}'} rate={p.rate}wpm pitch={p.pitch} volume={p.volume}")
+    click.echo(f"\nInstalled {engine} voices ({len(installed)}):")
+    for v in installed:
+        click.echo(f"  {v['id']:<24} {v.get('name', ''):<28} {','.join(v.get('languages') or [])} {v.get('gender') or ''}")
+
+
+# ---- feed and publish -----------------------------------------------------------------------
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUTPUT)
+@click.option("--base-url", required=True, help="Public URL the folder will be served from, e.g. https://example.org/podfic")
+@click.option("--title", default=None, help="Show title [default: the episodes' album].")
+@click.option("--author", default=None, help="Show author [default: the episodes' author].")
+@click.option("--email", default=None, help="Owner email (podcast directories show it to you, not listeners).")
+@click.option("--description", default=None, help="Show description.")
+@click.option("--language", default=None, help="Language code [default: the episodes' language].")
+@click.option("--category", default=None, help="iTunes category [default: Arts].")
+@click.option("--explicit/--clean", default=None, help="Mark the show explicit or clean [default: clean].")
+@click.option("--image", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Show artwork (square, 1400-3000 px) [default: generated].")
+@click.option("--public", is_flag=True, default=None, help="List the show in podcast directories (default: unlisted, itunes:block).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly
+def feed(folder, base_url, title, author, email, description, language, category, explicit, image, public, as_json):
+    """Write FOLDER/feed.xml, a podcast feed for the episodes in FOLDER (default: output/).
+
+    Options not given are read from FOLDER/show.toml (same names), then from the episodes.
+    """
+    from .feed import FeedOptions, build_feed
+
+    result = build_feed(folder, FeedOptions(
+        base_url=base_url, title=title, author=author, email=email, description=description,
+        language=language, category=category, explicit=explicit, image=image, public=public,
+    ))
+    if as_json:
+        _json({"feed": str(result.path), "episodes": result.episodes, "guid": str(result.guid)})
+    else:
+        click.echo(f"Wrote {result.path} ({result.episodes} episodes)")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUTPUT)
+@click.option("--to", "dest", required=True, help="Destination: a folder, file:///path, or s3://bucket/prefix.")
+@click.option("--endpoint-url", default=None, help="S3-compatible endpoint [default: $AWS_ENDPOINT_URL or AWS].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {\"uploaded\": [...], \"skipped\": [...]}.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@friendly
+def publish(folder, dest, endpoint_url, as_json, quiet):
+    """Upload FOLDER's episodes, sidecars and artwork, then its feed.xml, to DEST.
+
+    Media goes first and the feed last, so the feed never names a missing file. Files
+    already there with the same content are skipped. S3 needs `pip install 'audiofic[s3]'`
+    and the usual AWS credentials (environment or ~/.aws).
+    """
+    from .publish import publish as publish_folder
+
+    result = publish_folder(folder, dest, endpoint_url=endpoint_url)
+    if as_json:
+        _json({"uploaded": list(result.uploaded), "skipped": list(result.skipped)})
+    elif not quiet:
+        for name in result.uploaded:
+            click.echo(f"uploaded {name}")
+        click.echo(f"{len(result.uploaded)} uploaded, {len(result.skipped)} already there")
+
+
+if __name__ == "__main__":
+    main()

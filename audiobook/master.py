@@ -1,0 +1,167 @@
+"""Stage 6, master: a Program's samples -> loudness-normalised, limited, CBR MP3.
+
+Loudness is measured here, in numpy, on the samples we already stream (ITU-R BS.1770-4
+K-weighting and gating, as ffmpeg's ebur128 does), because ffmpeg's loudnorm filter
+resamples to 192 kHz and is slow. ffmpeg then only resamples, limits and encodes, reading
+float samples from a pipe, so memory does not grow with the length of the work.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import lfilter, lfilter_zi
+
+from .errors import RenderError
+
+OUTPUT_RATE = 44100         # Apple Podcasts' minimum; every phone plays it
+MONO_TARGET_LUFS = -19.0    # same perceived level as -16 LUFS stereo
+# Sample-peak ceiling of the limiter. Resampling and MP3 encoding overshoot by up to
+# about 1 dB, so -2 dBFS here keeps the true peak of the written file at or below -1 dBTP.
+LIMIT_DBFS = -2.0
+LAME_QUALITY = 7            # LAME -q: 7 encodes speech about 2x faster than the default at the same bitrate
+
+
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary: $AUDIOFIC_FFMPEG, else the one bundled by imageio-ffmpeg."""
+    explicit = os.environ.get("AUDIOFIC_FFMPEG")
+    if explicit:
+        if not Path(explicit).is_file():
+            raise RenderError("ffmpeg not found at $AUDIOFIC_FFMPEG; fix the path or unset it", explicit)
+        return explicit
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception as exc:  # the wheel is missing or has no binary for this platform
+        raise RenderError(f"ffmpeg is not available ({exc}); reinstall audiofic or set $AUDIOFIC_FFMPEG") from None
+
+
+def _k_weighting(rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """BS.1770 pre-filter (high shelf) and RLB high-pass as biquads for any sample rate."""
+    f0, gain_db, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
+    k = math.tan(math.pi * f0 / rate)
+    vh = 10 ** (gain_db / 20)
+    vb = vh ** 0.4996667741545416
+    a0 = 1 + k / q + k * k
+    shelf_b = np.array([(vh + vb * k / q + k * k) / a0, 2 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0])
+    shelf_a = np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0])
+    f0, q = 38.13547087602444, 0.5003270373238773
+    k = math.tan(math.pi * f0 / rate)
+    a0 = 1 + k / q + k * k
+    hp_b = np.array([1.0, -2.0, 1.0])
+    hp_a = np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0])
+    return [(shelf_b, shelf_a), (hp_b, hp_a)]
+
+
+class LoudnessMeter:
+    """Integrated loudness (LUFS) of a mono stream fed in chunks of any size."""
+
+    def __init__(self, rate: int):
+        self.rate = rate
+        self.filters = _k_weighting(rate)
+        self.state = [lfilter_zi(b, a) * 0.0 for b, a in self.filters]
+        self.step = rate // 10                 # 100 ms: gating blocks are 4 steps, 75 % overlap
+        self.pending = np.zeros(0)
+        self.energies: list[np.ndarray] = []   # mean square per 100 ms step
+
+    def feed(self, samples: np.ndarray) -> None:
+        y = samples.astype(np.float64, copy=False)
+        for i, (b, a) in enumerate(self.filters):
+            y, self.state[i] = lfilter(b, a, y, zi=self.state[i])
+        y = np.concatenate([self.pending, y]) if self.pending.size else y
+        whole = (y.size // self.step) * self.step
+        if whole:
+            self.energies.append(np.mean(np.square(y[:whole]).reshape(-1, self.step), axis=1))
+        self.pending = y[whole:]
+
+    def integrated(self) -> float:
+        """Gated integrated loudness; -inf for silence."""
+        steps = np.concatenate(self.energies) if self.energies else np.zeros(0)
+        if steps.size < 4:
+            return -math.inf
+        blocks = np.convolve(steps, np.ones(4) / 4, mode="valid")
+        with np.errstate(divide="ignore"):
+            loud = -0.691 + 10 * np.log10(blocks)
+        gated = blocks[loud > -70.0]
+        if not gated.size:
+            return -math.inf
+        relative = -0.691 + 10 * np.log10(gated.mean()) - 10.0
+        gated = blocks[(loud > -70.0) & (loud > relative)]
+        return float(-0.691 + 10 * np.log10(gated.mean()))
+
+
+def measure(chunks: Iterable[np.ndarray], rate: int) -> float:
+    meter = LoudnessMeter(rate)
+    for chunk in chunks:
+        meter.feed(chunk)
+    return meter.integrated()
+
+
+@dataclass(frozen=True)
+class Mastered:
+    path: Path              # the encoded MP3 (not yet tagged)
+    speech_lufs: float      # measured before gain
+    gain_db: float
+
+
+def encode(
+    chunks: Iterable[np.ndarray],
+    rate: int,
+    out: Path,
+    *,
+    bitrate: int = 64,
+    quality: int = LAME_QUALITY,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Stream float32 mono samples through ffmpeg into a 44.1 kHz mono CBR MP3 at `out`.
+
+    The limiter runs after resampling so it sees the peaks the encoder will see. No ID3
+    tag is written here (tag.py writes ID3v2.3); the LAME Info header is kept.
+    """
+    limit = 10 ** (LIMIT_DBFS / 20)
+    cmd = [
+        ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
+        "-af", f"aresample={OUTPUT_RATE},alimiter=limit={limit:.4f}:attack=2:release=40:level=false",
+        "-ac", "1", "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-compression_level", str(quality),
+        "-id3v2_version", "0", "-write_id3v1", "0", "-write_xing", "1",
+        "-f", "mp3", str(out),
+    ]
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
+        except OSError as exc:
+            raise RenderError(f"cannot run ffmpeg ({exc}); reinstall audiofic or set $AUDIOFIC_FFMPEG", cmd[0]) from None
+        written = 0
+        try:
+            for chunk in chunks:
+                proc.stdin.write(np.ascontiguousarray(chunk, dtype="<f4").tobytes())
+                written += chunk.size
+                if progress:
+                    progress(written)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg died; its exit code and message say why
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        code = proc.wait()
+        if code != 0:
+            errors.seek(0)
+            message = errors.read().decode("utf-8", "replace").strip().splitlines()
+            detail = message[-1] if message else f"exit code {code}"
+            raise RenderError(f"ffmpeg could not encode the episode: {detail}", out)
+
+
+def gain_for(lufs: float, target: float = MONO_TARGET_LUFS) -> float:
+    """Gain (dB) that brings speech measured at `lufs` to the target; 0 for silence."""
+    return 0.0 if not math.isfinite(lufs) else target - lufs

@@ -1,0 +1,275 @@
+"""`audiofic render` as a library call: texts in, tagged MP3 episodes and sidecars out.
+
+read -> segment -> cast -> speak -> assemble -> master -> tag, for every input. Every file
+is written under a temporary name and renamed into place, sidecars first and the MP3
+last, so an MP3 under its final name is always a finished episode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import assemble as assembly
+from . import master, transcript
+from .cover import make_cover
+from .errors import AudioficError, RenderError
+from .models import Episode, Script, Utterance
+from .read import find_inputs, read
+from .segment import segment
+from .speech import load_lexicon, to_speech
+from .synth import speak
+from .tag import write_tags
+from .voices import cast, load_profiles
+
+Progress = Callable[[str, int, int], None]   # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    out_dir: Path = Path("output")
+    engine: str = "pyttsx3"
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    jobs: int | None = None
+    voices: dict[str, str] = field(default_factory=dict)   # role -> profile (--voice)
+    header: bool = True
+    outro: bool = True
+    split: str = "none"              # "none": one episode per text; "chapters": one per chapter heading
+    placement: str | None = None     # interludes: "inline" / "spread" (default: the sidecar's, else inline)
+    bitrate: int = 64
+
+
+@dataclass(frozen=True)
+class RenderReport:
+    outputs: tuple[Episode, ...]
+    failures: tuple[tuple[str, str], ...]   # (input, one-line error)
+
+
+def slugify(title: str, fallback: str = "episode") -> str:
+    """A safe file name stem: ASCII letters, digits and dashes, no dots or separators."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80].strip("-")
+    return slug or fallback
+
+
+def render(paths: list[Path], options: RenderOptions, progress: Progress | None = None) -> RenderReport:
+    """Render every text (folders expand to their texts); a bad file does not stop the rest."""
+    outputs: list[Episode] = []
+    failures: list[tuple[str, str]] = []
+    _prepare_out_dir(options.out_dir)
+    taken: set[str] = set()
+    for path in find_inputs(paths):
+        try:
+            outputs.extend(render_work(path, options, progress, taken))
+        except AudioficError as exc:
+            failures.append((exc.path or str(path), exc.message))
+    return RenderReport(tuple(outputs), tuple(failures))
+
+
+def _prepare_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RenderError("output path is a file, not a folder; choose a folder with -o", out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(f"cannot create the output folder ({exc.strerror}); choose another with -o", out_dir) from None
+    if not os.access(out_dir, os.W_OK):
+        raise RenderError("output folder is not writable; choose another with -o", out_dir)
+
+
+def _parts(script: Script, split: str) -> list[Script]:
+    if split != "chapters":
+        return [script]
+    numbers = sorted({s.part for s in script.segments})
+    return [Script(script.document, tuple(s for s in script.segments if s.part == n)) for n in numbers]
+
+
+def _header_text(script: Script, part_title: str | None) -> str:
+    meta = script.document.meta
+    words = [meta.title + (f", {part_title}" if part_title else "") + f", by {meta.author}."]
+    if meta.fandom:
+        words.append(f"{meta.fandom}.")
+    if meta.rating:
+        words.append(f"Rated {meta.rating}.")
+    if meta.warnings:
+        words.append(f"Warnings: {', '.join(meta.warnings)}.")
+    words.append("Read by text-to-speech.")
+    return " ".join(words)
+
+
+def _outro_text(script: Script) -> str:
+    meta = script.document.meta
+    text = f"You have been listening to {meta.title}, by {meta.author}."
+    if meta.url:
+        text += f" The original work is at {meta.url} ."
+    return text + " Thank you for listening."
+
+
+def _comment(script: Script) -> str:
+    meta = script.document.meta
+    lines = [meta.summary] if meta.summary else []
+    credit = f"Written by {meta.author}" + (f", a {meta.fandom} story" if meta.fandom else "") + "."
+    lines.append(credit + (f" Original: {meta.url}" if meta.url else ""))
+    if meta.rating or meta.warnings:
+        lines.append(" ".join(filter(None, [f"Rating: {meta.rating}." if meta.rating else "", f"Warnings: {', '.join(meta.warnings)}." if meta.warnings else ""])))
+    songs = script.songs
+    if songs:
+        lines.append("Music (the author's playlist, as interludes): " + "; ".join(f"{s.title} - {s.artist}" if s.artist else s.title for s in songs) + ".")
+    lines.append("Narrated by text-to-speech (eSpeak NG) with audiofic.")
+    return "\n".join(lines)
+
+
+def render_work(path: Path, options: RenderOptions, progress: Progress | None = None, taken: set[str] | None = None) -> list[Episode]:
+    """Render one text into one episode (or one per chapter with split="chapters")."""
+    taken = set() if taken is None else taken
+    doc = read(path)
+    profiles = load_profiles()
+    script = cast(segment(doc), profiles, options.voices)
+    lexicon = load_lexicon(doc.meta.lexicon)
+    notes_voice = profiles[_pseudo_role_voice(script, options)]
+    parts = _parts(script, options.split)
+    split = len(parts) > 1 or options.split == "chapters"
+
+    # Everything every part says, in one batch, so the workers stay busy across parts.
+    utterances: list[Utterance] = []
+    plans = []
+    for number, part in enumerate(parts, 1):
+        headings = [s.text for s in part.segments if s.role == "heading"]
+        part_title = (headings[0] if headings else f"Chapter {part.segments[0].part}") if split else None
+        extra: dict[str, int] = {}
+        if options.header:
+            extra["header"] = len(utterances)
+            utterances.append(Utterance("header", to_speech(_header_text(part, part_title), "note", lexicon), notes_voice))
+        if options.outro:
+            extra["outro"] = len(utterances)
+            utterances.append(Utterance("outro", to_speech(_outro_text(part), "note", lexicon), notes_voice))
+        index: dict[int, int] = {}
+        for seg in part.segments:
+            if seg.spoken:
+                index[seg.index] = len(utterances)
+                utterances.append(Utterance(f"segment {seg.index} ({seg.role}: {seg.text[:40]!r})", seg.speech, profiles[seg.voice]))
+        plans.append((part, part_title, extra, index, number))
+
+    clips = speak(
+        utterances,
+        engine=options.engine,
+        cache_dir=options.cache_dir,
+        use_cache=options.use_cache,
+        jobs=options.jobs,
+        progress=(lambda done, total, label: progress("speak", done, total)) if progress else None,
+    )
+
+    episodes = []
+    for part, part_title, extra, index, number in plans:
+        stem = slugify(doc.meta.title) + (f"-{part.segments[0].part:02d}" if split else "")
+        stem = _unique(stem, taken)
+        header = clips[extra["header"]] if "header" in extra else None
+        outro = clips[extra["outro"]] if "outro" in extra else None
+        program = assembly.assemble(
+            part,
+            {seg: clips[i] for seg, i in index.items()},
+            header=header,
+            outro=outro,
+            placement=options.placement,
+        )
+        title = doc.meta.title + (f" - {part_title}" if part_title else "")
+        track = part.segments[0].part if split else doc.meta.chapter
+        episodes.append(_write_episode(program, part, stem, title, track, options, progress))
+    return episodes
+
+
+def _pseudo_role_voice(script: Script, options: RenderOptions) -> str:
+    """The header and outro are read like an author's note: --voice, then the sidecar, then "notes"."""
+    cast_ = script.document.meta.cast
+    return options.voices.get("header") or cast_.get("header") or options.voices.get("note") or cast_.get("note") or "notes"
+
+
+def _unique(stem: str, taken: set[str]) -> str:
+    candidate, n = stem, 2
+    while candidate in taken:
+        candidate, n = f"{stem}-{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _write_episode(program, script: Script, stem: str, title: str, track: int | None, options: RenderOptions, progress: Progress | None) -> Episode:
+    meta = script.document.meta
+    out = options.out_dir
+    final = {ext: out / f"{stem}{ext}" for ext in (".mp3", ".jpg", ".vtt", ".chapters.json")}
+    temp = {ext: out / f".{stem}{ext}.{os.getpid()}.part" for ext in final}
+    _remove_stale(out, stem)
+    try:
+        speech_lufs = master.measure(assembly.chunks(program, speech_only=True), program.rate)
+        gain = 10 ** (master.gain_for(speech_lufs) / 20)
+        music_lufs = master.MONO_TARGET_LUFS - assembly.MUSIC_BELOW_SPEECH
+        master.encode(
+            assembly.chunks(program, speech_gain=gain, music_lufs=music_lufs),
+            program.rate,
+            temp[".mp3"],
+            bitrate=options.bitrate,
+            progress=(lambda done: progress("encode", done, program.length)) if progress else None,
+        )
+        make_cover(meta, temp[".jpg"])
+        _write_text(temp[".vtt"], transcript.vtt(program.cues))
+        _write_text(temp[".chapters.json"], transcript.chapters_json(program.chapters, title))
+        episode = Episode(
+            path=final[".mp3"],
+            title=title,
+            author=meta.author,
+            album=meta.series or meta.title,
+            track=track,
+            duration_ms=program.duration_ms,
+            chapters=program.chapters,
+            summary=meta.summary,
+            comment=_comment(script),
+            year=meta.year,
+            language=meta.language,
+            url=meta.url,
+            cover=temp[".jpg"],
+            transcript=final[".vtt"],
+            chapters_json=final[".chapters.json"],
+            source=script.document.path,
+        )
+        write_tags(temp[".mp3"], episode)
+        for ext in (".jpg", ".vtt", ".chapters.json", ".mp3"):   # the MP3 last: it marks a finished episode
+            os.replace(temp[ext], final[ext])
+    except OSError as exc:
+        raise RenderError(f"cannot write the episode ({exc.strerror or exc}); check free space and permissions", out) from None
+    finally:
+        for path in temp.values():
+            path.unlink(missing_ok=True)
+    return dataclasses.replace(episode, cover=final[".jpg"])
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _remove_stale(out: Path, stem: str) -> None:
+    """Temporary files a killed run left behind for this episode."""
+    for path in out.glob(f".{stem}.*.part"):
+        try:
+            pid = int(path.suffixes[-2].lstrip("."))
+        except (ValueError, IndexError):
+            continue
+        if pid == os.getpid() or not _alive(pid):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,84 @@
+"""Mastering: our loudness meter against ffmpeg's, and the encoder's output read by ffprobe."""
+
+from __future__ import annotations
+
+import wave
+
+import numpy as np
+import pytest
+
+from audiobook import master
+from audiobook.errors import RenderError
+from tests.audio_checks import ebur128, ffprobe, needs_ffprobe
+
+RATE = 22050
+
+
+def speechlike(seconds: float, seed: int = 1) -> np.ndarray:
+    """Bursts of filtered noise and tones with gaps: loud peaks, gated silences, like TTS."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * RATE)) / RATE
+    carrier = 0.5 * np.sin(2 * np.pi * 180 * t) + 0.3 * np.sin(2 * np.pi * 720 * t) + 0.2 * rng.standard_normal(t.size)
+    envelope = (np.sin(2 * np.pi * 2.5 * t) > -0.2).astype(float) * (np.sin(2 * np.pi * 0.3 * t) > -0.7)
+    return (carrier * envelope * 0.9).astype(np.float32)
+
+
+def write_wav(path, x: np.ndarray, rate: int = RATE) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+@needs_ffprobe
+def test_meter_agrees_with_ffmpeg_ebur128(tmp_path):
+    x = speechlike(20)
+    write_wav(tmp_path / "x.wav", x)
+    reference, _ = ebur128(tmp_path / "x.wav")
+    # fed in odd-sized chunks: the filter state must carry across them
+    meter = master.LoudnessMeter(RATE)
+    for start in range(0, x.size, 12345):
+        meter.feed(x[start:start + 12345])
+    assert meter.integrated() == pytest.approx(reference, abs=0.3)
+
+
+def test_silence_measures_minus_infinity_and_gets_no_gain():
+    assert master.measure([np.zeros(RATE * 3, dtype=np.float32)], RATE) == float("-inf")
+    assert master.gain_for(float("-inf")) == 0.0
+
+
+@needs_ffprobe
+def test_encode_writes_cbr_mono_44k_with_target_loudness(tmp_path):
+    x = speechlike(30, seed=2)
+    gain = 10 ** (master.gain_for(master.measure([x], RATE)) / 20)
+    out = tmp_path / "out.mp3"
+    master.encode((x[i:i + RATE] * gain for i in range(0, x.size, RATE)), RATE, out, bitrate=64)
+    info = ffprobe(out)
+    stream = info["streams"][0]
+    assert stream["codec_name"] == "mp3"
+    assert int(stream["sample_rate"]) == 44100
+    assert stream["channels"] == 1
+    assert int(stream["bit_rate"]) == 64000
+    assert float(info["format"]["duration"]) == pytest.approx(30, abs=0.1)
+    head = out.read_bytes()[:2000]
+    assert not head.startswith(b"ID3")           # tags are tag.py's job
+    # the Xing/LAME "Info" frame of a CBR file (after the 4-byte header and 17 bytes of side info):
+    # it carries the frame count and encoder delay, so every app gets duration and seeking exact
+    assert head[21:25] == b"Info"
+    lufs, peak = ebur128(out)
+    assert lufs == pytest.approx(master.MONO_TARGET_LUFS, abs=1.0)
+    assert peak <= -1.0
+
+
+def test_missing_ffmpeg_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDIOFIC_FFMPEG", str(tmp_path / "no-ffmpeg"))
+    with pytest.raises(RenderError, match="ffmpeg not found"):
+        master.encode([np.zeros(100, dtype=np.float32)], RATE, tmp_path / "x.mp3")
+    assert not (tmp_path / "x.mp3").exists()
+
+
+def test_failing_ffmpeg_is_a_clear_error(tmp_path):
+    # the output folder does not exist: ffmpeg starts, then fails to open the file
+    with pytest.raises(RenderError, match="ffmpeg could not encode"):
+        master.encode([np.zeros(RATE, dtype=np.float32)], RATE, tmp_path / "missing" / "x.mp3")
