@@ -237,16 +237,16 @@ def voices(as_json, text, profile, out, engine):
 
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUTPUT)
-@click.option("--base-url", required=True, help="Public URL the folder will be served from, e.g. https://example.org/podfic")
+@click.option("--base-url", default=None, help="Public URL the folder will be served from, e.g. https://example.org/podfic (or base_url in show.toml).")
 @click.option("--title", default=None, help="Show title [default: the episodes' album].")
 @click.option("--author", default=None, help="Show author [default: the episodes' author].")
 @click.option("--email", default=None, help="Owner email (podcast directories show it to you, not listeners).")
 @click.option("--description", default=None, help="Show description.")
 @click.option("--language", default=None, help="Language code [default: the episodes' language].")
-@click.option("--category", default=None, help="iTunes category [default: Arts].")
+@click.option("--category", default=None, help="Apple Podcasts category, e.g. 'Fiction' or 'Arts/Books' [default: Fiction].")
 @click.option("--explicit/--clean", default=None, help="Mark the show explicit or clean [default: clean].")
 @click.option("--image", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Show artwork (square, 1400-3000 px) [default: generated].")
-@click.option("--public", is_flag=True, default=None, help="List the show in podcast directories (default: unlisted, itunes:block).")
+@click.option("--public/--unlisted", default=None, help="List the show in podcast directories, or keep it unlisted with itunes:block [default: unlisted].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly
 def feed(folder, base_url, title, author, email, description, language, category, explicit, image, public, as_json):

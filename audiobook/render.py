@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shutil
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -202,8 +203,8 @@ def _write_episode(program, script: Script, stem: str, title: str, track: int | 
     meta = script.document.meta
     out = options.out_dir
     final = {ext: out / f"{stem}{ext}" for ext in (".mp3", ".jpg", ".vtt", ".chapters.json")}
-    temp = {ext: out / f".{stem}{ext}.{os.getpid()}.part" for ext in final}
-    _remove_stale(out, stem)
+    work = _work_dir(out)
+    temp = {ext: work / f"{stem}{ext}" for ext in final}
     try:
         speech_lufs = master.measure(assembly.chunks(program, speech_only=True), program.rate)
         gain = 10 ** (master.gain_for(speech_lufs) / 20)
@@ -242,9 +243,28 @@ def _write_episode(program, script: Script, stem: str, title: str, track: int | 
     except OSError as exc:
         raise RenderError(f"cannot write the episode ({exc.strerror or exc}); check free space and permissions", out) from None
     finally:
-        for path in temp.values():
-            path.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
     return dataclasses.replace(episode, cover=final[".jpg"])
+
+
+WORK_PREFIX = ".audiofic-partial-"
+
+
+def _work_dir(out: Path) -> Path:
+    """A private folder for half-written files, inside the output folder so renames are atomic.
+
+    Folders that runs killed before they could clean up (their process is gone) are removed.
+    """
+    for old in out.glob(f"{WORK_PREFIX}*"):
+        pid = old.name[len(WORK_PREFIX):]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    work = out / f"{WORK_PREFIX}{os.getpid()}"
+    try:
+        work.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise RenderError(f"cannot write in the output folder ({exc.strerror}); choose another with -o", out) from None
+    return work
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -252,17 +272,6 @@ def _write_text(path: Path, text: str) -> None:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _remove_stale(out: Path, stem: str) -> None:
-    """Temporary files a killed run left behind for this episode."""
-    for path in out.glob(f".{stem}.*.part"):
-        try:
-            pid = int(path.suffixes[-2].lstrip("."))
-        except (ValueError, IndexError):
-            continue
-        if pid == os.getpid() or not _alive(pid):
-            path.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:
