@@ -222,6 +222,17 @@ def assemble(
     return Program(rate=rate, pieces=tuple(pieces), chapters=chapters, cues=tuple(cues), length=pos)
 
 
+def assemble_clips(clips: list[Clip]) -> Program:
+    """Clips one after another with paragraph pauses: a bare program (voice previews)."""
+    rate = clips[0].sample_rate
+    pieces, pos = [], 0
+    for clip in clips:
+        for piece in (Piece("silence", pos, round(PARAGRAPH_PAUSE_MS * rate / 1000)), Piece("speech", pos, _frames(clip), source=clip.path)):
+            pieces.append(dataclasses.replace(piece, start=pos))
+            pos += piece.length
+    return Program(rate=rate, pieces=tuple(pieces), chapters=(), cues=(), length=pos)
+
+
 def _frames(clip: Clip) -> int:
     try:
         with wave.open(str(clip.path), "rb") as w:

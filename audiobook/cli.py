@@ -208,29 +208,33 @@ def render(inputs, out_dir, voice_overrides, split, placement, no_header, no_out
 @friendly
 def voices(as_json, text, profile, out, engine):
     """List installed voices and voice profiles, or preview a profile with --say."""
-    from .voices import load_profiles, preview, installed_voices
+    from .engine import get_engine
+    from .render import preview
+    from .voices import load_profiles
 
-    profiles = load_profiles()
     if text is not None:
         if not profile or out is None:
             raise click.UsageError("--say needs --profile NAME and -o FILE.mp3")
-        written = preview(text, profile, out, engine=engine, profiles=profiles)
+        written = preview(text, profile, out, engine=engine)
         click.echo(json.dumps({"output": str(written)}) if as_json else f"Wrote {written}")
         return
-    installed = installed_voices(engine)
+    profiles = load_profiles()
+    speaker = get_engine(engine)
+    installed = [dataclasses.asdict(v) for v in speaker.voices()]
+    resolved = {name: speaker.resolve(p) for name, p in profiles.items()}
     if as_json:
         _json({
             "engine": engine,
             "voices": installed,
-            "profiles": {name: dataclasses.asdict(p) for name, p in sorted(profiles.items())},
+            "profiles": {name: {**dataclasses.asdict(p), "resolved_voice": resolved[name]} for name, p in sorted(profiles.items())},
         })
         return
     click.echo("Profiles (voices/*.toml):")
     for name, p in sorted(profiles.items()):
-        click.echo(f"  {name:<12} {p.engine} voice={p.voice or f'{p.language}/{p.gender or 'any'}'} rate={p.rate}wpm pitch={p.pitch} volume={p.volume}")
+        click.echo(f"  {name:<12} voice={resolved[name]:<18} rate={p.rate} wpm  pitch={p.pitch}  volume={p.volume}")
     click.echo(f"\nInstalled {engine} voices ({len(installed)}):")
     for v in installed:
-        click.echo(f"  {v['id']:<24} {v.get('name', ''):<28} {','.join(v.get('languages') or [])} {v.get('gender') or ''}")
+        click.echo(f"  {v['id']:<24} {v['name']:<28} {','.join(v['languages'])} {v['gender'] or ''}")
 
 
 # ---- feed and publish -----------------------------------------------------------------------

@@ -19,14 +19,14 @@ from pathlib import Path
 from . import assemble as assembly
 from . import master, transcript
 from .cover import make_cover
-from .errors import AudioficError, RenderError
+from .errors import AudioficError, RenderError, VoiceError
 from .models import Episode, Script, Utterance
 from .read import find_inputs, read
 from .segment import segment
 from .speech import load_lexicon, to_speech
 from .synth import speak
 from .tag import write_tags
-from .voices import cast, load_profiles
+from .voices import cast, load_profiles, resolve_cast
 
 Progress = Callable[[str, int, int], None]   # (stage, done, total)
 
@@ -63,9 +63,10 @@ def render(paths: list[Path], options: RenderOptions, progress: Progress | None 
     """Render every text (folders expand to their texts); a bad file does not stop the rest."""
     outputs: list[Episode] = []
     failures: list[tuple[str, str]] = []
+    inputs = find_inputs(paths)
     _prepare_out_dir(options.out_dir)
     taken: set[str] = set()
-    for path in find_inputs(paths):
+    for path in inputs:
         try:
             outputs.extend(render_work(path, options, progress, taken))
         except AudioficError as exc:
@@ -133,7 +134,7 @@ def render_work(path: Path, options: RenderOptions, progress: Progress | None = 
     profiles = load_profiles()
     script = cast(segment(doc), profiles, options.voices)
     lexicon = load_lexicon(doc.meta.lexicon)
-    notes_voice = profiles[_pseudo_role_voice(script, options)]
+    roles = resolve_cast(profiles, doc.meta.cast, options.voices)
     parts = _parts(script, options.split)
     split = len(parts) > 1 or options.split == "chapters"
 
@@ -146,10 +147,10 @@ def render_work(path: Path, options: RenderOptions, progress: Progress | None = 
         extra: dict[str, int] = {}
         if options.header:
             extra["header"] = len(utterances)
-            utterances.append(Utterance("header", to_speech(_header_text(part, part_title), "note", lexicon), notes_voice))
+            utterances.append(Utterance("header", to_speech(_header_text(part, part_title), "note", lexicon), profiles[roles["header"]]))
         if options.outro:
             extra["outro"] = len(utterances)
-            utterances.append(Utterance("outro", to_speech(_outro_text(part), "note", lexicon), notes_voice))
+            utterances.append(Utterance("outro", to_speech(_outro_text(part), "note", lexicon), profiles[roles["outro"]]))
         index: dict[int, int] = {}
         for seg in part.segments:
             if seg.spoken:
@@ -183,12 +184,6 @@ def render_work(path: Path, options: RenderOptions, progress: Progress | None = 
         track = part.segments[0].part if split else doc.meta.chapter
         episodes.append(_write_episode(program, part, stem, title, track, options, progress))
     return episodes
-
-
-def _pseudo_role_voice(script: Script, options: RenderOptions) -> str:
-    """The header and outro are read like an author's note: --voice, then the sidecar, then "notes"."""
-    cast_ = script.document.meta.cast
-    return options.voices.get("header") or cast_.get("header") or options.voices.get("note") or cast_.get("note") or "notes"
 
 
 def _unique(stem: str, taken: set[str]) -> str:
@@ -282,3 +277,26 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def preview(text: str, profile: str, out: Path, *, engine: str = "pyttsx3", cache_dir: Path | None = None) -> Path:
+    """Speak `text` with one voice profile into a short MP3 (for `audiofic voices --say`)."""
+    profiles = load_profiles()
+    if profile not in profiles:
+        raise VoiceError(f"unknown voice profile {profile!r}; profiles: {', '.join(sorted(profiles))}")
+    if not text.strip():
+        raise VoiceError("nothing to say; give --say some text")
+    (clip,) = speak([Utterance("preview", to_speech(text, "narration", load_lexicon()), profiles[profile])], engine=engine, cache_dir=cache_dir)
+    program = assembly.assemble_clips([clip])
+    out = out if out.suffix else out.with_suffix(".mp3")
+    _prepare_out_dir(out.parent if str(out.parent) else Path("."))
+    work = _work_dir(out.parent)
+    try:
+        gain = 10 ** (master.gain_for(master.measure(assembly.chunks(program, speech_only=True), program.rate)) / 20)
+        master.encode(assembly.chunks(program, speech_gain=gain), program.rate, work / out.name)
+        os.replace(work / out.name, out)
+    except OSError as exc:
+        raise RenderError(f"cannot write the preview ({exc.strerror or exc})", out) from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out

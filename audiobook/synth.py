@@ -1,0 +1,306 @@
+"""Stage 4, speak: utterances -> WAV clips, cached by content and rendered in parallel.
+
+Cache: a clip's key is a sha256 over its speech text, the resolved voice id, rate, pitch,
+volume, and the engine's name and version. Clips live at
+`<cache>/clips/<key[:2]>/<key>.wav`, written to a temporary file in the same folder and
+moved into place with os.replace (a crash never leaves a half-written entry under the
+final name). A cached entry is checked before use (decodes, whole, plausible duration);
+a damaged one is deleted and synthesized again.
+
+With use_cache=False nothing is read from or kept in the cache: clips are written to
+`workdir` if given, else to a new folder `<cache>/tmp/speak-XXXX`; that folder belongs to the
+caller, who deletes it when done with the clips (e.g. `shutil.rmtree(clips[0].path.parent)`).
+
+Work runs in worker processes (one engine each: eSpeak is global to a process), biggest
+texts first. Identical utterances are synthesized once. Output does not depend on `jobs`:
+eSpeak NG keeps state between texts (pitch flutter, waveform phase) that nothing resets, so
+for it every batch of texts (grouped by size, never by `jobs`) runs in a fresh process forked
+from a clean fork server, and a failed clip is retried alone in a fresh process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import uuid
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import paths
+from .engine import RETRIES, check_clip, failed, get_engine, render, render_once
+from .errors import EngineError, VoiceError
+from .models import Clip, Utterance, VoiceProfile
+
+# A stateful engine's batch (one fresh process) holds texts up to this many characters:
+# about two minutes of speech, so the ~50 ms of starting a process stays a small cost.
+BATCH_CHARS = 2500
+CACHE_FORMAT = 1   # bump when the way clips are made changes without a new engine version
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class SpeakStats:
+    """What one speak() call did (pass one in to have it filled)."""
+
+    utterances: int = 0
+    synthesized: int = 0     # clips the engine made
+    cached: int = 0          # clips taken from the cache
+    duplicates: int = 0      # utterances identical to an earlier one in the same call
+    repaired: int = 0        # damaged cache entries deleted and made again
+    audio_ms: int = 0        # total duration of the returned clips
+
+
+def clip_key(text: str, voice_id: str, profile: VoiceProfile, engine_name: str, engine_version: str) -> str:
+    payload = json.dumps(
+        {
+            "format": CACHE_FORMAT,
+            "text": text,
+            "voice": voice_id,
+            "rate": int(profile.rate),
+            "pitch": int(profile.pitch),
+            "volume": round(float(profile.volume), 4),
+            "engine": engine_name,
+            "version": engine_version,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _tmp_name(final: Path) -> Path:
+    return final.with_name(f".{final.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.wav")
+
+
+def _render_to(engine_name: str, utterance: Utterance, final: Path, once: bool = False) -> tuple[int, int]:
+    """Render into a temp file next to `final`, then move it into place atomically.
+    once: a single attempt (the caller retries, in a fresh process)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(final)
+    try:
+        eng = get_engine(engine_name)
+        result = render_once(eng, utterance, tmp) if once else render(eng, utterance, tmp)
+        os.replace(tmp, final)
+        return result
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+# Worker processes: the initializer creates the process's one engine.
+_WORKER_ENGINE: str | None = None
+
+
+def _init_worker(engine_name: str) -> None:
+    global _WORKER_ENGINE
+    _WORKER_ENGINE = engine_name
+    get_engine(engine_name)
+
+
+def _work(batch: list[tuple[Utterance, str]], once: bool) -> list[tuple[str, object]]:
+    """Render a batch in order: ("ok", (duration_ms, sample_rate)) per clip. On the first
+    failure the batch stops with ("error", reason) for that clip (the caller resubmits it and
+    the rest). A VoiceError (a profile problem) is raised as is."""
+    assert _WORKER_ENGINE is not None
+    out: list[tuple[str, object]] = []
+    for utterance, final in batch:
+        try:
+            out.append(("ok", _render_to(_WORKER_ENGINE, utterance, Path(final), once)))
+        except VoiceError:
+            raise
+        except EngineError as exc:
+            out.append(("error", exc.message))
+            break
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which retries
+            out.append(("error", f"{type(exc).__name__}: {exc}"))
+            break
+    return out
+
+
+def _batches(todo: list[tuple[str, Utterance]], stateful: bool) -> list[list[tuple[str, Utterance]]]:
+    """Group the work (already longest first). A stateful engine gets a fresh process per
+    batch, so batches pack small texts together up to BATCH_CHARS; the grouping depends only
+    on the work itself, never on `jobs`, so output does not depend on `jobs` either."""
+    if not stateful:
+        return [[item] for item in todo]
+    batches: list[list[tuple[str, Utterance]]] = []
+    size = BATCH_CHARS
+    for item in todo:
+        n = len(item[1].text)
+        if size + n > BATCH_CHARS:
+            batches.append([])
+            size = 0
+        batches[-1].append(item)
+        size += n
+    return batches
+
+
+def _mp_context():
+    # Never fork the caller: it may already run eSpeak, whose thread a forked child would
+    # lack. A fork server is a clean process; children fork from it cheaply.
+    if sys.platform.startswith("linux"):
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["__main__", "audiobook.engine"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def speak(
+    utterances: Sequence[Utterance],
+    *,
+    engine: str = "pyttsx3",
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    workdir: Path | None = None,
+    stats: SpeakStats | None = None,
+) -> list[Clip]:
+    """One Clip per utterance, in order.
+
+    engine: the engine for every utterance (profiles' own `engine` field is not consulted).
+    cache_dir: the cache root (default paths.cache_dir()). use_cache=False: see the module
+    notes on where clips go. jobs: worker processes (default os.cpu_count(); 1 = in this
+    process). progress(done, total, label) is called in this process as each utterance's clip
+    is ready (cache hits first). stats, if given, is filled in. Raises EngineError naming the
+    utterance that failed, VoiceError for a profile no installed voice fits."""
+    stats = stats if stats is not None else SpeakStats()
+    stats.utterances = len(utterances)
+    eng = get_engine(engine)
+    root = paths.cache_dir(cache_dir)
+    if use_cache:
+        clip_root = root / "clips"
+    elif workdir is not None:
+        clip_root = Path(workdir)
+    else:
+        (root / "tmp").mkdir(parents=True, exist_ok=True)
+        clip_root = Path(tempfile.mkdtemp(prefix="speak-", dir=root / "tmp"))
+
+    keys: list[str] = []
+    for utt in utterances:
+        voice_id = eng.resolve(utt.profile)
+        keys.append(clip_key(utt.text, voice_id, utt.profile, eng.name, eng.version))
+
+    def location(key: str) -> Path:
+        return clip_root / key[:2] / f"{key}.wav" if use_cache else clip_root / f"{key}.wav"
+
+    total = len(utterances)
+    done = 0
+    ready: dict[str, tuple[int, int]] = {}     # key -> (duration_ms, sample_rate)
+    first: dict[str, int] = {}                 # key -> index of its first utterance
+    todo: list[tuple[str, Utterance]] = []
+
+    def report(label: str, count: int = 1) -> None:
+        nonlocal done
+        for _ in range(count):
+            done += 1
+            if progress is not None:
+                progress(done, total, label)
+
+    waiting: dict[str, list[str]] = {}         # key -> labels of duplicates to report with it
+    for i, (utt, key) in enumerate(zip(utterances, keys)):
+        if key in first:
+            stats.duplicates += 1
+            if key in ready:
+                report(utt.label)
+            else:
+                waiting[key].append(utt.label)
+            continue
+        first[key] = i
+        path = location(key)
+        if use_cache and path.exists():
+            try:
+                ready[key] = check_clip(path, utt.text, utt.profile.rate)
+                stats.cached += 1
+                report(utt.label)
+                continue
+            except EngineError:
+                stats.repaired += 1
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        todo.append((key, utt))
+        waiting[key] = []
+
+    # Longest first: the big paragraphs start early and the workers end together.
+    todo.sort(key=lambda item: -len(item[1].text))
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+
+    def finished(key: str, utt: Utterance, result: tuple[int, int]) -> None:
+        ready[key] = result
+        stats.synthesized += 1
+        report(utt.label)
+        for label in waiting.get(key, ()):
+            report(label)
+
+    if todo and workers == 1 and not eng.stateful:
+        for key, utt in todo:
+            finished(key, utt, _render_to(engine, utt, location(key)))
+    elif todo:
+        _run_pool(eng.name, eng.stateful, _batches(todo, eng.stateful), workers, location, finished)
+
+    clips = []
+    for utt, key in zip(utterances, keys):
+        duration_ms, rate = ready[key]
+        stats.audio_ms += duration_ms
+        clips.append(Clip(key=key, path=location(key), duration_ms=duration_ms, sample_rate=rate, text=utt.text))
+    return clips
+
+
+def _run_pool(engine_name, stateful, batches, workers, location, finished) -> None:
+    """Run batches in worker processes; call finished(key, utterance, result) as clips come.
+
+    A stateful engine (eSpeak keeps state between texts) gets a fresh process per batch so
+    that a text always gives the same bytes, and retries a failed clip alone in a fresh
+    process (a retry in the same process would start from another state)."""
+    workers = max(1, min(workers, len(batches)))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_mp_context(),
+        initializer=_init_worker,
+        initargs=(engine_name,),
+        max_tasks_per_child=1 if stateful else None,
+    )
+    attempts: dict[str, int] = {}
+    futures: dict = {}
+
+    def submit(batch) -> None:
+        for key, _utt in batch:
+            attempts[key] = attempts.get(key, 0) + 1
+        job = [(utt, str(location(key))) for key, utt in batch]
+        futures[pool.submit(_work, job, stateful)] = batch
+
+    try:
+        for batch in batches:
+            submit(batch)
+        while futures:
+            fut = next(as_completed(futures))
+            batch = futures.pop(fut)
+            results = fut.result()
+            for (key, utt), (status, value) in zip(batch, results):
+                if status == "ok":
+                    finished(key, utt, value)
+                    continue
+                if not stateful or attempts[key] > RETRIES:
+                    error = EngineError(str(value))
+                    if not stateful:    # the worker already retried and named the label
+                        raise error
+                    raise failed(engine_name, utt, attempts[key], error)
+                submit([(key, utt)])
+            rest = batch[len(results):]
+            if rest:
+                for key, _utt in rest:
+                    attempts[key] -= 1          # not tried yet
+                submit(rest)
+    except BrokenProcessPool as exc:
+        raise EngineError(f"a speech worker process died ({exc}); try --jobs 1") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,156 @@
+"""Stage 3, cast: voice profiles (voices/*.toml) and which role speaks with which profile.
+
+A profile names an engine and either a concrete engine voice id (`voice`) or a language and a
+gender preference that the engine resolves against its installed voices, so one profile works
+on every OS. Precedence for a role's profile: --voice ROLE=PROFILE overrides, then the
+sidecar's [cast] table, then DEFAULT_CAST.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import fields, replace
+from pathlib import Path
+
+from . import paths
+from .errors import VoiceError
+from .models import ROLES, SILENT_ROLES, Script, VoiceProfile
+
+# Spoken lines that are not segments of the text: the episode's header and outro.
+PSEUDO_ROLES = ("header", "outro")
+CAST_ROLES = tuple(r for r in ROLES if r not in SILENT_ROLES) + PSEUDO_ROLES
+
+DEFAULT_CAST: dict[str, str] = {
+    "heading": "narrator",
+    "salutation": "narrator",
+    "body": "narrator",
+    "narration": "narrator",
+    "closing": "narrator",
+    "signature": "narrator",
+    "note": "notes",
+    "playlist": "notes",
+    "song": "notes",
+    "header": "notes",
+    "outro": "notes",
+}
+
+NOT_PROFILES = frozenset({"lexicon"})   # other TOML files that live in voices/
+GENDERS = ("male", "female")
+_FIELDS = {f.name for f in fields(VoiceProfile)} - {"name"}
+
+
+def load_profile(path: Path) -> VoiceProfile:
+    """One profile from a TOML file; its name is the file's stem."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VoiceError(f"cannot read voice profile ({exc})", path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise VoiceError(f"voice profile is not valid TOML ({exc})", path) from None
+    unknown = sorted(set(data) - _FIELDS)
+    if unknown:
+        raise VoiceError(
+            f"unknown setting(s) {', '.join(unknown)}; a profile may set {', '.join(sorted(_FIELDS))}",
+            path,
+        )
+
+    def text(key: str, default: str | None) -> str | None:
+        value = data.get(key, default)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise VoiceError(f"{key} must be a non-empty string", path)
+        return value.strip() if isinstance(value, str) else value
+
+    def number(key: str, default: float, low: float, high: float, kind: type) -> float:
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            kind is int and not float(value).is_integer()
+        ):
+            raise VoiceError(f"{key} must be a number between {low} and {high}", path)
+        if not low <= value <= high:
+            raise VoiceError(f"{key} = {value} is out of range ({low}-{high})", path)
+        return kind(value)
+
+    gender = text("gender", None)
+    if gender is not None:
+        gender = gender.lower()
+        if gender not in GENDERS:
+            raise VoiceError(f"gender must be one of {', '.join(GENDERS)} (or left out)", path)
+    return VoiceProfile(
+        name=path.stem,
+        engine=text("engine", "pyttsx3"),
+        voice=text("voice", None),
+        language=text("language", "en"),
+        gender=gender,
+        rate=number("rate", 160, 60, 500, int),
+        pitch=number("pitch", 50, 0, 100, int),
+        volume=number("volume", 1.0, 0.0, 1.0, float),
+    )
+
+
+def load_profiles(dirs: list[Path] | None = None) -> dict[str, VoiceProfile]:
+    """Every profile in `dirs` (default: paths.voices_dirs()); earlier folders win."""
+    found: dict[str, VoiceProfile] = {}
+    for folder in paths.voices_dirs() if dirs is None else dirs:
+        folder = Path(folder)
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.toml")):
+            if path.stem in NOT_PROFILES or path.stem in found:
+                continue
+            found[path.stem] = load_profile(path)
+    return found
+
+
+def parse_voice_overrides(specs: list[str] | tuple[str, ...] | None) -> dict[str, str]:
+    """["note=narrator", ...] (the CLI's --voice ROLE=PROFILE) -> {"note": "narrator"}."""
+    out: dict[str, str] = {}
+    for spec in specs or ():
+        role, sep, profile = spec.partition("=")
+        role, profile = role.strip(), profile.strip()
+        if not sep or not role or not profile:
+            raise VoiceError(f"--voice {spec!r}: write ROLE=PROFILE, e.g. note=narrator")
+        if role not in CAST_ROLES:
+            raise VoiceError(f"--voice {spec!r}: unknown role {role!r}; roles: {', '.join(CAST_ROLES)}")
+        out[role] = profile
+    return out
+
+
+def resolve_cast(
+    profiles: dict[str, VoiceProfile],
+    sidecar: dict[str, str] | None = None,
+    overrides: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Role -> profile name for every speakable role (and header/outro).
+
+    Raises VoiceError for an unknown role or profile, listing what is available."""
+    table = dict(DEFAULT_CAST)
+    for source, mapping in (("the sidecar's [cast]", sidecar or {}), ("--voice", overrides or {})):
+        for role, name in mapping.items():
+            if role not in CAST_ROLES:
+                raise VoiceError(f"{source}: unknown role {role!r}; roles: {', '.join(CAST_ROLES)}")
+            if name not in profiles:
+                raise VoiceError(
+                    f"{source}: unknown voice profile {name!r} for {role}; "
+                    f"profiles: {', '.join(sorted(profiles)) or 'none'}"
+                )
+            table[role] = name
+    for role, name in table.items():
+        if name not in profiles:
+            raise VoiceError(
+                f"no voice profile {name!r} (for {role}); profiles: {', '.join(sorted(profiles)) or 'none'}; "
+                f"add voices/{name}.toml or cast the role with --voice ROLE=PROFILE"
+            )
+    return table
+
+
+def cast(script: Script, profiles: dict[str, VoiceProfile], overrides: dict[str, str] | None = None) -> Script:
+    """A new Script whose spoken segments carry a voice profile name (silent ones None)."""
+    table = resolve_cast(profiles, script.document.meta.cast, overrides)
+    for seg in script.segments:
+        if seg.role not in SILENT_ROLES and seg.role not in table:
+            raise VoiceError(f"segment {seg.index}: no voice for role {seg.role!r}; roles: {', '.join(CAST_ROLES)}")
+    segments = tuple(
+        replace(seg, voice=None if seg.role in SILENT_ROLES else table[seg.role])
+        for seg in script.segments
+    )
+    return replace(script, segments=segments)
