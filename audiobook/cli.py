@@ -188,7 +188,7 @@ def render(inputs, out_dir, voice_overrides, split, placement, no_header, no_out
                 "cover": str(e.cover),
             }
             for e in report.outputs
-        ]})
+        ], "speech": {"synthesized": report.speech.synthesized, "cached": report.speech.cached}})
     elif not quiet:
         for e in report.outputs:
             minutes, seconds = divmod(round(e.duration_ms / 1000), 60)

@@ -7,10 +7,12 @@ last, so an MP3 under its final name is always a finished episode.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
 import shutil
+import tempfile
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from .models import Episode, Script, Utterance
 from .read import find_inputs, read
 from .segment import segment
 from .speech import load_lexicon, to_speech
-from .synth import speak
+from .synth import SpeakStats, speak
 from .tag import write_tags
 from .voices import cast, load_profiles, resolve_cast
 
@@ -50,6 +52,7 @@ class RenderOptions:
 class RenderReport:
     outputs: tuple[Episode, ...]
     failures: tuple[tuple[str, str], ...]   # (input, one-line error)
+    speech: SpeakStats                       # clips synthesized vs taken from the cache
 
 
 def slugify(title: str, fallback: str = "episode") -> str:
@@ -66,12 +69,13 @@ def render(paths: list[Path], options: RenderOptions, progress: Progress | None 
     inputs = find_inputs(paths)
     _prepare_out_dir(options.out_dir)
     taken: set[str] = set()
+    stats = SpeakStats()
     for path in inputs:
         try:
-            outputs.extend(render_work(path, options, progress, taken))
+            outputs.extend(render_work(path, options, progress, taken, stats))
         except AudioficError as exc:
             failures.append((exc.path or str(path), exc.message))
-    return RenderReport(tuple(outputs), tuple(failures))
+    return RenderReport(tuple(outputs), tuple(failures), stats)
 
 
 def _prepare_out_dir(out_dir: Path) -> None:
@@ -127,7 +131,13 @@ def _comment(script: Script) -> str:
     return "\n".join(lines)
 
 
-def render_work(path: Path, options: RenderOptions, progress: Progress | None = None, taken: set[str] | None = None) -> list[Episode]:
+def render_work(
+    path: Path,
+    options: RenderOptions,
+    progress: Progress | None = None,
+    taken: set[str] | None = None,
+    stats: SpeakStats | None = None,
+) -> list[Episode]:
     """Render one text into one episode (or one per chapter with split="chapters")."""
     taken = set() if taken is None else taken
     doc = read(path)
@@ -158,32 +168,36 @@ def render_work(path: Path, options: RenderOptions, progress: Progress | None = 
                 utterances.append(Utterance(f"segment {seg.index} ({seg.role}: {seg.text[:40]!r})", seg.speech, profiles[seg.voice]))
         plans.append((part, part_title, extra, index, number))
 
-    clips = speak(
-        utterances,
-        engine=options.engine,
-        cache_dir=options.cache_dir,
-        use_cache=options.use_cache,
-        jobs=options.jobs,
-        progress=(lambda done, total, label: progress("speak", done, total)) if progress else None,
-    )
-
-    episodes = []
-    for part, part_title, extra, index, number in plans:
-        stem = slugify(doc.meta.title) + (f"-{part.segments[0].part:02d}" if split else "")
-        stem = _unique(stem, taken)
-        header = clips[extra["header"]] if "header" in extra else None
-        outro = clips[extra["outro"]] if "outro" in extra else None
-        program = assembly.assemble(
-            part,
-            {seg: clips[i] for seg, i in index.items()},
-            header=header,
-            outro=outro,
-            placement=options.placement,
+    # Without the cache, clips live in a private temporary folder until the episodes are written.
+    with tempfile.TemporaryDirectory(prefix="audiofic-clips-") if not options.use_cache else contextlib.nullcontext() as scratch:
+        clips = speak(
+            utterances,
+            engine=options.engine,
+            cache_dir=options.cache_dir,
+            use_cache=options.use_cache,
+            jobs=options.jobs,
+            progress=(lambda done, total, label: progress("speak", done, total)) if progress else None,
+            stats=stats,
+            workdir=Path(scratch) if scratch else None,
         )
-        title = doc.meta.title + (f" - {part_title}" if part_title else "")
-        track = part.segments[0].part if split else doc.meta.chapter
-        episodes.append(_write_episode(program, part, stem, title, track, options, progress))
-    return episodes
+
+        episodes = []
+        for part, part_title, extra, index, number in plans:
+            stem = slugify(doc.meta.title) + (f"-{part.segments[0].part:02d}" if split else "")
+            stem = _unique(stem, taken)
+            header = clips[extra["header"]] if "header" in extra else None
+            outro = clips[extra["outro"]] if "outro" in extra else None
+            program = assembly.assemble(
+                part,
+                {seg: clips[i] for seg, i in index.items()},
+                header=header,
+                outro=outro,
+                placement=options.placement,
+            )
+            title = doc.meta.title + (f" - {part_title}" if part_title else "")
+            track = part.segments[0].part if split else doc.meta.chapter
+            episodes.append(_write_episode(program, part, stem, title, track, options, progress))
+        return episodes
 
 
 def _unique(stem: str, taken: set[str]) -> str:
