@@ -9,6 +9,7 @@ for the short music pieces, where its fades and gain are the right tool.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import subprocess
 import textwrap
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 from pydub import AudioSegment
-from pydub.generators import Sine
 
 from .errors import InputError, RenderError
 from .master import LoudnessMeter, ffmpeg_exe
@@ -318,16 +318,24 @@ def _segment_samples(seg: AudioSegment) -> np.ndarray:
 _CHORDS = ((0, 4, 7, 12), (5, 9, 12, 17), (7, 11, 14, 19), (-3, 0, 4, 9), (2, 5, 9, 14))
 
 
+@functools.lru_cache(maxsize=len(_CHORDS))
 def _sting(variant: int, rate: int) -> np.ndarray:
-    """A short arpeggio generated in code (no copyrighted audio): four notes ringing out."""
+    """A short arpeggio generated in code (no copyrighted audio): four plucked notes ringing out."""
     chord = _CHORDS[variant % len(_CHORDS)]
-    out = AudioSegment.silent(duration=STING_MS, frame_rate=rate)
+    n = round(STING_MS * rate / 1000)
+    out = np.zeros(n, dtype=np.float64)
     for k, step in enumerate(chord):
+        start = round(k * 0.18 * rate)
+        t = np.arange(n - start) / rate
         freq = 220.0 * 2 ** (step / 12)
-        note = Sine(freq, sample_rate=rate).to_audio_segment(duration=STING_MS - k * 180, volume=-18.0)
-        note = note.overlay(Sine(freq * 2, sample_rate=rate).to_audio_segment(duration=len(note), volume=-30.0))
-        out = out.overlay(note.fade_in(15).fade_out(len(note) - 60), position=k * 180)
-    return _segment_samples(out.set_channels(1).set_sample_width(2))
+        tone = np.sin(2 * np.pi * freq * t) + 0.25 * np.sin(4 * np.pi * freq * t)
+        envelope = np.minimum(1.0, t / 0.015) * np.exp(-3.0 * t)     # quick attack, soft decay
+        out[start:] += tone * envelope
+    fade = round(0.06 * rate)
+    out[-fade:] *= np.linspace(1.0, 0.0, fade)
+    sting = (out / np.abs(out).max() * 0.5).astype(np.float32)
+    sting.setflags(write=False)   # cached and shared between interludes
+    return sting
 
 
 def _excerpt(piece: Piece, rate: int) -> np.ndarray:

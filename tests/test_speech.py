@@ -1,0 +1,261 @@
+"""Speech text: each rewrite rule, the lexicon, and a guard against quadratic time."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from audiobook.errors import InputError
+from audiobook.models import Document, Metadata, Song
+from audiobook.segment import segment
+from audiobook.speech import Lexicon, is_scene_break, load_lexicon, song_announcement, to_speech
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def say(text: str, role: str = "narration", lexicon: dict[str, str] | None = None) -> str:
+    return to_speech(text, role, lexicon or {})
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Thanks so much :)", "Thanks so much"),
+        ("Thanks so much :) ", "Thanks so much"),
+        ("I love you guys <3", "I love you guys"),
+        ("I love you guys <333 </3", "I love you guys"),
+        ("That was awful :( but fun ;)", "That was awful but fun"),
+        ("Best day ever :D xD XD", "Best day ever"),
+        ("Sorry :-( ^_^ -_- :P", "Sorry"),
+        ("Hearts \u2665\u2764\ufe0f and stars \u2728", "Hearts and stars"),
+        ("It is 10:30 now", "It is 10:30 now"),          # a clock is not a face
+        ("Note:Dear me", "Note:Dear me"),
+    ],
+)
+def test_emoticons_and_hearts_are_not_read(text, expected):
+    assert say(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("I *really* mean it", "I really mean it"),
+        ("I **really** mean it", "I really mean it"),
+        ("I _really_ mean it.", "I really mean it."),
+        ("*I love you*, he thought.", "I love you, he thought."),
+        ("She was ~so~ tired~", "She was so tired"),
+        ("[A/N: hi]", "Author's note: hi"),
+    ],
+)
+def test_emphasis_markers_are_not_read(text, expected):
+    assert say(text) == expected
+
+
+@pytest.mark.parametrize("glyphs", ["~*~*~", "***", "* * *", "oOo", "---", "xXx", "-oOo-", "###", "~~~", "#"])
+def test_scene_break_glyphs(glyphs):
+    assert is_scene_break(glyphs)
+    assert say(glyphs, "scene_break") == ""
+    assert say(glyphs, "narration") == ""                  # not read even in another role
+    assert say(f"He left.\n{glyphs}\nShe stayed.") == "He left. She stayed."
+
+
+def test_words_are_not_scene_breaks():
+    for line in ("ooo", "xxx", "Oh no", "-Alec", "* Item", "Love,"):
+        assert not is_scene_break(line)
+
+
+def test_author_note_marker():
+    assert say("A/N: Thanks for reading!", "note") == "Author's note: Thanks for reading!"
+    assert say("a/n - quick one", "note") == "Author's note, quick one"
+    assert say("AN: hi", "note") == "Author's note: hi"
+
+
+def test_ampersand_is_and():
+    assert say("Miserable At Best & The Memory") == "Miserable At Best and The Memory"
+    assert say("Simon&Garfunkel") == "Simon and Garfunkel"
+    assert say("Please R&R!") == "Please read and review!"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("The 2003 cast of Wicked/Idina Menzel", "The 2003 cast of Wicked and Idina Menzel"),
+        ("Alec/Magnus", "Alec and Magnus"),
+        ("Alec / Magnus / Jace", "Alec and Magnus and Jace"),
+        ("his/her choice", "his or her choice"),
+        ("and/or", "and or"),
+        ("open 24/7", "open twenty-four seven"),
+        ("posted 12/05", "posted 12 05"),
+        ("a lone / slash", "a lone or slash"),
+        ("a trailing slash/", "a trailing slash"),
+    ],
+)
+def test_slash_is_never_read(text, expected):
+    assert say(text) == expected
+
+
+def test_signature_dash_is_dropped():
+    assert say("-Alec Lightwood", "signature") == "Alec Lightwood"
+    assert say("\u2014 Simon", "signature") == "Simon"
+    assert say("~Izzy", "signature") == "Izzy"
+    assert say("--Alec", "signature") == "Alec"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Read it at https://archiveofourown.org/works/123", "Read it at Archive of Our Own"),
+        ("on ao3 (https://archiveofourown.org/works/123/chapters/4).", "on ao3 (Archive of Our Own)."),
+        ("Follow me: http://someone.tumblr.com/post/1", "Follow me: Tumblr"),
+        ("See www.fanfiction.net/s/1/2.", "See FanFiction.net."),
+        ("Listen: https://youtu.be/abc?t=1", "Listen: YouTube"),
+        ("Go to https://example.org/a/b, then", "Go to example.org, then"),
+        ("archiveofourown.org/users/me", "Archive of Our Own"),
+    ],
+)
+def test_urls_become_site_names(text, expected):
+    assert say(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Wait... what?!", "Wait... what?!"),
+        ("No!!! Never!!!", "No!!! Never!!!"),
+        ("Well \u2026 maybe.", "Well\u2026 maybe."),
+        ("I \u2014 I don't know", "I, I don't know"),
+        ("It was late - very late.", "It was late, very late."),
+        ("I was go- going", "I was go, going"),
+        ("from 1990\u20131995", "from 1990 to 1995"),
+        ("an ex-boyfriend", "an ex-boyfriend"),
+        ("#1 fan", "number 1 fan"),
+    ],
+)
+def test_pauses_stay_and_dashes_become_pauses(text, expected):
+    assert say(text) == expected
+
+
+def test_lines_are_joined():
+    assert say("Roses are red\nViolets are blue") == "Roses are red, Violets are blue"
+    assert say("He went to the\nshop and back.") == "He went to the shop and back."
+    assert say("Title: X.\nRating: T") == "Title: X. Rating: T"
+
+
+def test_leftover_marks_never_survive():
+    nasty = "*~/_<3<>|\\^{}[]=#@ ~*~ hi /there/ \u2665 :) x_x"
+    spoken = say(nasty)
+    assert "hi" in spoken and "there" in spoken
+    for mark in "*~/_<>|\\^{}[]=#@":
+        assert mark not in spoken
+
+
+def test_text_with_no_words_says_nothing_but_words_are_kept():
+    assert say(":) <3 xD") == ""
+    assert say("...") == ""
+    assert say("!!!") == ""
+    assert say("4/4") == "4 4"
+
+
+def test_song_announcement():
+    assert song_announcement(Song("Like We Used To", "A Rocket To The Moon")) == (
+        "Interlude: Like We Used To, by A Rocket To The Moon."
+    )
+    assert song_announcement(Song("Hallelujah")) == "Interlude: Hallelujah."
+    assert song_announcement(Song("What About Me?", "Emily Osment")) == "Interlude: What About Me? by Emily Osment."
+    assert song_announcement(Song("Safe & Sound", "Taylor Swift")) == "Interlude: Safe and Sound, by Taylor Swift."
+
+
+# --- lexicon -------------------------------------------------------------------------------
+
+
+def test_lexicon_whole_words_any_case():
+    lex = {"Camille": "Kameel", "Jace": "Jayce"}
+    assert say("Camille, CAMILLE and camille", lexicon=lex) == "Kameel, Kameel and Kameel"
+    assert say("Camille's dress", lexicon=lex) == "Kameel's dress"     # possessive
+    assert say("Camilleon Jacey", lexicon=lex) == "Camilleon Jacey"    # whole words only
+
+
+def test_lexicon_exact_case_wins():
+    lex = {"US": "you ess", "us": "us"}
+    assert say("The US told us", lexicon=lex) == "The you ess told us"
+
+
+def test_lexicon_several_words_and_marks():
+    lex = {"Magnus Bane": "Magnus Bayne", "Magnus": "MAG-nus", "Down-worlder": "Down worlder"}
+    assert say("Magnus Bane met Magnus, a Down-worlder.", lexicon=lex) == (
+        "Magnus Bayne met MAG-nus, a Down worlder."
+    )
+
+
+def test_lexicon_applies_after_slash_rules():
+    assert say("Alec/Izzy", lexicon={"Izzy": "Izzee"}) == "Alec and Izzee"
+
+
+def test_lexicon_object_is_reusable():
+    lex = Lexicon({"Idris": "Iddris"})
+    assert to_speech("Back to Idris", "narration", lex) == "Back to Iddris"
+    assert not Lexicon({})
+
+
+def test_load_lexicon_reads_voices_folder(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    words = load_lexicon()
+    assert words["Camille"] == "Kameel" and words["Seelie"] == "Seely"
+
+
+def test_load_lexicon_work_entries_win(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    words = load_lexicon({"camille": "Ka-meal", "Raziel": "Razz-ee-el"})
+    assert "Camille" not in words                      # replaced, ignoring case
+    assert words["camille"] == "Ka-meal" and words["Raziel"] == "Razz-ee-el"
+    assert say("Camille prayed to Raziel", lexicon=words) == "Ka-meal prayed to Razz-ee-el"
+
+
+def test_load_lexicon_uses_first_folder_with_a_lexicon(monkeypatch, tmp_path):
+    (tmp_path / "voices").mkdir()
+    (tmp_path / "voices" / "lexicon.toml").write_text('[words]\nSherlock = "Sher-lock"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load_lexicon() == {"Sherlock": "Sher-lock"}
+
+
+def test_load_lexicon_bad_toml(monkeypatch, tmp_path):
+    (tmp_path / "voices").mkdir()
+    (tmp_path / "voices" / "lexicon.toml").write_text("[words\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match="lexicon"):
+        load_lexicon()
+
+
+# --- speed ---------------------------------------------------------------------------------
+
+
+def test_a_100000_word_work_segments_in_seconds():
+    """A guard against quadratic behaviour, not a benchmark."""
+    rng = random.Random(7)
+    vocab = ("Alec Magnus Camille Izzy love the a and of to *really* ~ <3 :) & Alec/Magnus "
+             "said \u2014 - ... !!! https://archiveofourown.org/works/1 was he she").split()
+    seed = (ROOT / "input" / "like-we-used-to-letter.txt").read_text(encoding="utf-8")
+    paragraphs = []
+    words = 0
+    while words < 100_000:
+        n = rng.randint(5, 150)
+        paragraphs.append(" ".join(rng.choice(vocab) for _ in range(n)) + ".")
+        words += n
+        if rng.random() < 0.02:
+            paragraphs.append(rng.choice(["~*~*~", "***", "Chapter 7: More", "Dear Magnus,", "Love,\nAlec"]))
+    text = seed + "\n\n" + "\n\n".join(paragraphs) + "\n\n" + seed
+    document = Document(path=Path("long.txt"), text=text, meta=Metadata(title="Long"), encoding="utf-8")
+    lexicon = {f"Name{i}": f"Nayme {i}" for i in range(2000)} | {"Camille": "Kameel"}
+    started = time.perf_counter()
+    script = segment(document, lexicon=lexicon)
+    elapsed = time.perf_counter() - started
+    assert len(script.segments) > 1000
+    assert elapsed < 10, f"{elapsed:.1f} s for 100,000 words"
+    # and one block of 100,000 words of hard-wrapped prose (no blank lines) too
+    wrapped = "\n".join(" ".join(rng.choice(vocab) for _ in range(10)) for _ in range(10_000))
+    started = time.perf_counter()
+    segment(Document(path=Path("w.txt"), text=wrapped, meta=Metadata(title="W"), encoding="utf-8"), lexicon={})
+    assert time.perf_counter() - started < 10
