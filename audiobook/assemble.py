@@ -269,6 +269,18 @@ def chunks(program: Program, *, speech_gain: float = 1.0, music_lufs: float = -2
             yield _fit(_normalise(music, program.rate, music_lufs), piece.length)
 
 
+def speech_sample(program: Program, seconds: float = 40.0) -> np.ndarray:
+    """Up to `seconds` of speech taken evenly across the program (for the limiter estimate)."""
+    speech = [p for p in program.pieces if p.kind == "speech"]
+    total = sum(p.length for p in speech)
+    budget = int(seconds * program.rate)
+    every = max(1, math.ceil(total / budget)) if budget else 1
+    picked = speech[::every]
+    block = program.rate * CHUNK_SECONDS
+    parts = [chunk for piece in picked for chunk in _read_clip(piece, program.rate, block)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+
 def _read_clip(piece: Piece, rate: int, block: int) -> Iterator[np.ndarray]:
     """A clip's samples as float32, resampled if its rate differs, exactly piece.length long."""
     try:

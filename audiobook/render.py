@@ -142,8 +142,8 @@ def render_work(
     taken = set() if taken is None else taken
     doc = read(path)
     profiles = load_profiles()
-    script = cast(segment(doc), profiles, options.voices)
     lexicon = load_lexicon(doc.meta.lexicon)
+    script = cast(segment(doc, lexicon), profiles, options.voices)
     roles = resolve_cast(profiles, doc.meta.cast, options.voices)
     parts = _parts(script, options.split)
     split = len(parts) > 1 or options.split == "chapters"
@@ -216,7 +216,7 @@ def _write_episode(program, script: Script, stem: str, title: str, track: int | 
     temp = {ext: work / f"{stem}{ext}" for ext in final}
     try:
         speech_lufs = master.measure(assembly.chunks(program, speech_only=True), program.rate)
-        gain = 10 ** (master.gain_for(speech_lufs) / 20)
+        gain = 10 ** (master.speech_gain_db(speech_lufs, assembly.speech_sample(program), program.rate, bitrate=options.bitrate) / 20)
         music_lufs = master.MONO_TARGET_LUFS - assembly.MUSIC_BELOW_SPEECH
         master.encode(
             assembly.chunks(program, speech_gain=gain, music_lufs=music_lufs),
