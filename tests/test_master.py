@@ -51,7 +51,7 @@ def test_silence_measures_minus_infinity_and_gets_no_gain():
 @needs_ffprobe
 def test_encode_writes_cbr_mono_44k_with_target_loudness(tmp_path):
     x = speechlike(30, seed=2)
-    gain = 10 ** (master.gain_for(master.measure([x], RATE)) / 20)
+    gain = 10 ** (master.speech_gain_db(master.measure([x], RATE), x[: RATE * 10], RATE) / 20)
     out = tmp_path / "out.mp3"
     master.encode((x[i:i + RATE] * gain for i in range(0, x.size, RATE)), RATE, out, bitrate=64)
     info = ffprobe(out)
@@ -67,7 +67,8 @@ def test_encode_writes_cbr_mono_44k_with_target_loudness(tmp_path):
     # it carries the frame count and encoder delay, so every app gets duration and seeking exact
     assert head[21:25] == b"Info"
     lufs, peak = ebur128(out)
-    assert lufs == pytest.approx(master.MONO_TARGET_LUFS, abs=1.0)
+    # the make-up for limiter and encoder losses lands it close, not merely within the 1 LU allowed
+    assert lufs == pytest.approx(master.MONO_TARGET_LUFS, abs=0.5)
     assert peak <= -1.0
 
 
