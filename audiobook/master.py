@@ -2,12 +2,14 @@
 
 Loudness is measured here, in numpy, on the samples we already stream (ITU-R BS.1770-4
 K-weighting and gating, as ffmpeg's ebur128 does), because ffmpeg's loudnorm filter
-resamples to 192 kHz and is slow. ffmpeg then only resamples, limits and encodes, reading
+resamples to 192 kHz and is slow. The K-weighting filter runs as an FFT convolution with
+its impulse response (numpy alone: scipy.signal would add most of a second of start-up). ffmpeg then only resamples, limits and encodes, reading
 float samples from a pipe, so memory does not grow with the length of the work.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import subprocess
@@ -17,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import lfilter, lfilter_zi
 
 from .errors import RenderError
 
@@ -61,21 +62,48 @@ def _k_weighting(rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(shelf_b, shelf_a), (hp_b, hp_a)]
 
 
+IMPULSE_SECONDS = 0.1   # the K-weighting response has decayed below -120 dB by then
+
+
+@functools.lru_cache(maxsize=4)
+def _k_impulse(rate: int) -> np.ndarray:
+    """Impulse response of the two K-weighting biquads in series (direct form, once per rate)."""
+    n = int(rate * IMPULSE_SECONDS)
+    signal = [1.0] + [0.0] * (n - 1)
+    for b, a in _k_weighting(rate):
+        out, x1, x2, y1, y2 = [], 0.0, 0.0, 0.0, 0.0
+        for x in signal:
+            y = b[0] * x + b[1] * x1 + b[2] * x2 - a[1] * y1 - a[2] * y2
+            out.append(y)
+            x1, x2, y1, y2 = x, x1, y, y1
+        signal = out
+    return np.array(signal)
+
+
 class LoudnessMeter:
     """Integrated loudness (LUFS) of a mono stream fed in chunks of any size."""
 
     def __init__(self, rate: int):
         self.rate = rate
-        self.filters = _k_weighting(rate)
-        self.state = [lfilter_zi(b, a) * 0.0 for b, a in self.filters]
+        impulse = _k_impulse(rate)
+        self.taps = impulse.size
+        self.nfft = 1 << (8 * self.taps - 1).bit_length()
+        self.block = self.nfft - self.taps + 1
+        self.response = np.fft.rfft(impulse, self.nfft)
+        self.tail = np.zeros(self.taps - 1)    # convolution overlap carried to the next chunk
         self.step = rate // 10                 # 100 ms: gating blocks are 4 steps, 75 % overlap
         self.pending = np.zeros(0)
         self.energies: list[np.ndarray] = []   # mean square per 100 ms step
 
     def feed(self, samples: np.ndarray) -> None:
-        y = samples.astype(np.float64, copy=False)
-        for i, (b, a) in enumerate(self.filters):
-            y, self.state[i] = lfilter(b, a, y, zi=self.state[i])
+        for start in range(0, samples.size, self.block):
+            part = samples[start:start + self.block].astype(np.float64)
+            y = np.fft.irfft(np.fft.rfft(part, self.nfft) * self.response, self.nfft)[: part.size + self.taps - 1]
+            y[: self.taps - 1] += self.tail
+            self.tail = y[part.size:].copy()
+            self._steps(y[: part.size])
+
+    def _steps(self, y: np.ndarray) -> None:
         y = np.concatenate([self.pending, y]) if self.pending.size else y
         whole = (y.size // self.step) * self.step
         if whole:
