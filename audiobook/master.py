@@ -3,8 +3,9 @@
 Loudness is measured here, in numpy, on the samples we already stream (ITU-R BS.1770-4
 K-weighting and gating, as ffmpeg's ebur128 does), because ffmpeg's loudnorm filter
 resamples to 192 kHz and is slow. The K-weighting filter runs as an FFT convolution with
-its impulse response (numpy alone: scipy.signal would add most of a second of start-up). ffmpeg then only resamples, limits and encodes, reading
-float samples from a pipe, so memory does not grow with the length of the work.
+its impulse response (numpy alone: scipy.signal would add most of a second of start-up).
+ffmpeg then only resamples, limits and encodes, reading float samples from a pipe, so
+memory does not grow with the length of the work.
 """
 
 from __future__ import annotations
