@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import math
 import subprocess
 import textwrap
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -246,20 +247,32 @@ def _frames(clip: Clip) -> int:
 CHUNK_SECONDS = 5
 
 
-def chunks(program: Program, *, speech_gain: float = 1.0, music_lufs: float = -23.0, speech_only: bool = False) -> Iterator[np.ndarray]:
-    """The program's samples as float32 chunks of a few seconds, speech scaled by `speech_gain`.
+def chunks(
+    program: Program,
+    *,
+    span: tuple[int, int] | None = None,
+    speech_gain: float = 1.0,
+    music_lufs: float = -23.0,
+    speech_only: bool = False,
+) -> Iterator[np.ndarray]:
+    """The program's samples (or those of `span`) as float32 chunks of a few seconds.
 
-    With speech_only, only the spoken clips (for measuring their loudness).
+    Speech is scaled by `speech_gain`, music is brought to `music_lufs`. With speech_only,
+    only the spoken clips (for measuring their loudness). Spans cut only through silence.
     """
+    lo, hi = span or (0, program.length)
     block = program.rate * CHUNK_SECONDS
     for piece in program.pieces:
+        end = piece.start + piece.length
+        if end <= lo or piece.start >= hi:
+            continue
         if piece.kind == "speech":
             for chunk in _read_clip(piece, program.rate, block):
                 yield chunk * speech_gain if speech_gain != 1.0 else chunk
         elif speech_only:
             continue
         elif piece.kind == "silence":
-            left = piece.length
+            left = min(end, hi) - max(piece.start, lo)
             while left > 0:
                 n = min(left, block)
                 yield np.zeros(n, dtype=np.float32)
@@ -267,6 +280,59 @@ def chunks(program: Program, *, speech_gain: float = 1.0, music_lufs: float = -2
         else:
             music = _sting(piece.variant, program.rate) if piece.kind == "sting" else _excerpt(piece, program.rate)
             yield _fit(_normalise(music, program.rate, music_lufs), piece.length)
+
+
+MIN_CUT_SILENCE_MS = 300
+
+
+def spans(program: Program, target_seconds: float) -> list[tuple[int, int]]:
+    """Cut the program into stretches of about `target_seconds`, each cut in a pause.
+
+    Stretches are encoded separately (in parallel, and cached: an edit re-encodes only the
+    stretch it falls in), so every cut lies in the middle of a silence.
+    """
+    target = int(target_seconds * program.rate)
+    min_silence = MIN_CUT_SILENCE_MS * program.rate // 1000
+    cuts = [0]
+    for piece in program.pieces:
+        middle = piece.start + piece.length // 2
+        if piece.kind == "silence" and piece.length >= min_silence and middle - cuts[-1] >= target and program.length - middle >= target // 2:
+            cuts.append(middle)
+    cuts.append(program.length)
+    return list(zip(cuts, cuts[1:]))
+
+
+def span_key(program: Program, span: tuple[int, int], settings: str) -> str:
+    """A content hash of what a span sounds like: same key, same encoded frames."""
+    lo, hi = span
+    digest = hashlib.sha256(f"{settings}|{program.rate}|{hi - lo}".encode())
+    for piece in program.pieces:
+        if piece.start + piece.length <= lo or piece.start >= hi:
+            continue
+        source = ""
+        if piece.kind == "speech":
+            source = piece.source.stem          # clips are named by their content hash
+        elif piece.kind == "excerpt":
+            stat = piece.source.stat()
+            source = f"{piece.source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+        digest.update(f"|{piece.kind}:{max(piece.start, lo) - lo}:{min(piece.start + piece.length, hi) - max(piece.start, lo)}:{source}:{piece.variant}:{piece.offset_ms}".encode())
+    return digest.hexdigest()
+
+
+def retime(program: Program, to_ms: Callable[[int], int], duration_ms: int) -> Program:
+    """Chapters and cues moved to where the encoded file really has them."""
+    chapters = [
+        Chapter(c.title, to_ms(round(c.start_ms * program.rate / 1000)), to_ms(round(c.end_ms * program.rate / 1000)))
+        for c in program.chapters
+    ]
+    if chapters:   # the first starts at 0 and the last ends with the file, whatever the encoder adds
+        chapters[0] = dataclasses.replace(chapters[0], start_ms=0)
+        chapters[-1] = dataclasses.replace(chapters[-1], end_ms=duration_ms)
+    cues = tuple(
+        Cue(c.text, to_ms(round(c.start_ms * program.rate / 1000)), min(duration_ms, to_ms(round(c.end_ms * program.rate / 1000))))
+        for c in program.cues
+    )
+    return dataclasses.replace(program, chapters=tuple(chapters), cues=cues)
 
 
 def speech_sample(program: Program, seconds: float = 40.0) -> np.ndarray:

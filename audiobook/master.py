@@ -10,12 +10,15 @@ memory does not grow with the length of the work.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import os
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +31,7 @@ MONO_TARGET_LUFS = -19.0    # same perceived level as -16 LUFS stereo
 # Sample-peak ceiling of the limiter. Resampling and MP3 encoding overshoot by up to
 # about 1 dB, so -2 dBFS here keeps the true peak of the written file at or below -1 dBTP.
 LIMIT_DBFS = -2.0
+ENCODE_VERSION = 2          # bump when encoding changes in a way cached stretches must not survive
 LAME_QUALITY = 7            # LAME -q: 7 encodes speech about 2x faster than the default at the same bitrate
 
 
@@ -143,7 +147,7 @@ class Mastered:
 
 def _limiter_filter(rate: int) -> str:
     limit = 10 ** (LIMIT_DBFS / 20)
-    return f"aresample={rate},alimiter=limit={limit:.4f}:attack=2:release=40:level=false"
+    return f"aresample={rate},alimiter=limit={limit:.4f}:attack=2:release=40:level=false:latency=true"
 
 
 def encoded_lufs(sample: np.ndarray, rate: int, gain_db: float, bitrate: int = 64) -> float:
@@ -172,6 +176,7 @@ def encode(
     bitrate: int = 64,
     quality: int = LAME_QUALITY,
     progress: Callable[[int], None] | None = None,
+    info_header: bool = True,
 ) -> None:
     """Stream float32 mono samples through ffmpeg into a 44.1 kHz mono CBR MP3 at `out`.
 
@@ -183,9 +188,14 @@ def encode(
         "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
         "-af", _limiter_filter(OUTPUT_RATE),
         "-ac", "1", "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-compression_level", str(quality),
-        "-id3v2_version", "0", "-write_id3v1", "0", "-write_xing", "1",
+        "-id3v2_version", "0", "-write_id3v1", "0", "-write_xing", "1" if info_header else "0",
         "-f", "mp3", str(out),
     ]
+    _run_feeding(cmd, chunks, out, progress)
+
+
+def _run_feeding(cmd: list[str], chunks: Iterable[np.ndarray], out: Path, progress: Callable[[int], None] | None) -> None:
+    """Run ffmpeg with `chunks` piped to its stdin as float32; RenderError if it fails."""
     with tempfile.TemporaryFile() as errors:
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
@@ -225,3 +235,120 @@ def speech_gain_db(speech_lufs: float, sample: np.ndarray, rate: int, *, bitrate
         return gain
     loss = measure([sample], rate) + gain - encoded_lufs(sample, rate, gain, bitrate)
     return gain + max(0.0, loss) if math.isfinite(loss) else gain
+
+
+# ---- encoding in stretches -------------------------------------------------------------
+
+FRAME = 1152                 # samples per MPEG-1 Layer III frame
+ENCODER_DELAY = 1105         # LAME's priming samples at the start of every stream it encodes
+DECODER_DELAY = 529          # what decoders drop at the start of a file
+MIN_FRAMES = 2
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """One stretch of the program to encode on its own (cut in a pause)."""
+
+    start: int                                    # first sample, at the program rate
+    length: int                                   # samples, at the program rate
+    samples: Callable[[], Iterable[np.ndarray]]   # makes the stretch's samples when needed
+    key: str | None = None                        # content hash; None: never cached
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Where program samples land in the joined file (each stretch starts on a frame)."""
+
+    rate: int
+    starts: tuple[int, ...]       # stretch starts, program samples
+    offsets: tuple[int, ...]      # stretch starts, output samples
+    frames: int                   # frames in the file
+
+    def ms(self, sample: int) -> int:
+        k = max(0, bisect.bisect_right(self.starts, sample) - 1)
+        out = self.offsets[k] + ENCODER_DELAY - DECODER_DELAY + (sample - self.starts[k]) * OUTPUT_RATE / self.rate
+        return round(out * 1000 / OUTPUT_RATE)
+
+    @property
+    def duration_ms(self) -> int:
+        return round(self.frames * FRAME * 1000 / OUTPUT_RATE)
+
+
+def _frames(path: Path, bitrate: int) -> int:
+    """Frames in a CBR MP3 without tags: its size over the (average) frame size."""
+    return round(path.stat().st_size / (144 * bitrate * 1000 / OUTPUT_RATE))
+
+
+def encode_stretches(
+    stretches: list[Stretch],
+    rate: int,
+    out: Path,
+    *,
+    bitrate: int = 64,
+    quality: int = LAME_QUALITY,
+    cache: Path | None = None,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> Timeline:
+    """Encode stretches in parallel (reusing cached ones), then join their frames into `out`.
+
+    MP3 frames of separately encoded streams join cleanly (each stream starts with an empty
+    bit reservoir); every join adds the encoder's priming, a few ms inside a pause, which
+    the returned Timeline accounts for. The joined file gets one LAME Info header.
+    """
+    done = 0
+    lock = threading.Lock()
+
+    def advance(n: int) -> None:
+        nonlocal done
+        with lock:
+            done += n
+            total = done
+        if progress:
+            progress(total)
+
+    with tempfile.TemporaryDirectory(prefix="audiofic-encode-", dir=out.parent) as tmp:
+        def encoded(i: int, stretch: Stretch) -> Path:
+            final = cache / stretch.key[:2] / f"{stretch.key}.mp3" if cache and stretch.key else Path(tmp) / f"{i}.mp3"
+            needed = math.ceil(stretch.length * OUTPUT_RATE / rate / FRAME)
+            if final.is_file() and needed <= _frames(final, bitrate) <= needed + 4:
+                advance(stretch.length)
+                return final
+            final.parent.mkdir(parents=True, exist_ok=True)
+            part = final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            sent = 0
+
+            def counted():
+                nonlocal sent
+                for chunk in stretch.samples():
+                    sent += chunk.size
+                    advance(chunk.size)
+                    yield chunk
+
+            try:
+                encode(counted(), rate, part, bitrate=bitrate, quality=quality, info_header=False)
+                if sent != stretch.length:
+                    raise RenderError(f"a stretch produced {sent} samples instead of {stretch.length}; rerun with --no-cache")
+                os.replace(part, final)
+            finally:
+                part.unlink(missing_ok=True)
+            return final
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            paths = list(pool.map(encoded, range(len(stretches)), stretches))
+        frames = [_frames(p, bitrate) for p in paths]
+        listing = Path(tmp) / "join.txt"
+        listing.write_text("".join(f"file '{p.resolve()}'\n" for p in paths), encoding="utf-8")
+        cmd = [
+            ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
+            "-id3v2_version", "0", "-write_id3v1", "0", "-write_xing", "1", "-f", "mp3", str(out),
+        ]
+        result = subprocess.run(cmd, capture_output=True)
+        if result.returncode != 0:
+            detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise RenderError(f"ffmpeg could not join the encoded stretches: {detail[-1] if detail else result.returncode}", out)
+    offsets = [0]
+    for n in frames[:-1]:
+        offsets.append(offsets[-1] + n * FRAME)
+    return Timeline(rate=rate, starts=tuple(s.start for s in stretches), offsets=tuple(offsets), frames=sum(frames))

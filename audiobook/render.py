@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import re
 import shutil
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import assemble as assembly
-from . import master, transcript
+from . import master, paths, transcript
 from .cover import make_cover
 from .errors import AudioficError, RenderError, VoiceError
 from .models import Episode, Script, Utterance
@@ -215,16 +216,7 @@ def _write_episode(program, script: Script, stem: str, title: str, track: int | 
     work = _work_dir(out)
     temp = {ext: work / f"{stem}{ext}" for ext in final}
     try:
-        speech_lufs = master.measure(assembly.chunks(program, speech_only=True), program.rate)
-        gain = 10 ** (master.speech_gain_db(speech_lufs, assembly.speech_sample(program), program.rate, bitrate=options.bitrate) / 20)
-        music_lufs = master.MONO_TARGET_LUFS - assembly.MUSIC_BELOW_SPEECH
-        master.encode(
-            assembly.chunks(program, speech_gain=gain, music_lufs=music_lufs),
-            program.rate,
-            temp[".mp3"],
-            bitrate=options.bitrate,
-            progress=(lambda done: progress("encode", done, program.length)) if progress else None,
-        )
+        program, duration_ms = _encode(program, temp[".mp3"], options, progress)
         make_cover(meta, temp[".jpg"])
         _write_text(temp[".vtt"], transcript.vtt(program.cues))
         _write_text(temp[".chapters.json"], transcript.chapters_json(program.chapters, title))
@@ -234,7 +226,7 @@ def _write_episode(program, script: Script, stem: str, title: str, track: int | 
             author=meta.author,
             album=meta.series or meta.title,
             track=track,
-            duration_ms=program.duration_ms,
+            duration_ms=duration_ms,
             chapters=program.chapters,
             summary=meta.summary,
             comment=_comment(script),
@@ -254,6 +246,41 @@ def _write_episode(program, script: Script, stem: str, title: str, track: int | 
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return dataclasses.replace(episode, cover=final[".jpg"])
+
+
+GAIN_STEP_DB = 0.2   # gain is rounded so a small edit keeps the other stretches' cached MP3s valid
+STRETCH_SECONDS = (60, 600)   # encoded stretches: short for cheap re-encodes, long for few joins
+
+
+def _encode(program, out: Path, options: RenderOptions, progress: Progress | None):
+    """Measure, set the gain, encode in cached stretches; the program retimed to the file."""
+    speech_lufs = master.measure(assembly.chunks(program, speech_only=True), program.rate)
+    gain_db = master.speech_gain_db(speech_lufs, assembly.speech_sample(program), program.rate, bitrate=options.bitrate)
+    gain_db = round(gain_db / GAIN_STEP_DB) * GAIN_STEP_DB
+    music_lufs = master.MONO_TARGET_LUFS - assembly.MUSIC_BELOW_SPEECH
+    workers = options.jobs or os.cpu_count() or 1
+    lo, hi = STRETCH_SECONDS
+    target = min(hi, max(lo, program.length / program.rate / (4 * workers)))
+    settings = f"{master.ENCODE_VERSION}|{gain_db:.2f}|{music_lufs}|{options.bitrate}|{master.LAME_QUALITY}|{master.LIMIT_DBFS}"
+    stretches = [
+        master.Stretch(
+            start=a,
+            length=b - a,
+            samples=functools.partial(assembly.chunks, program, span=(a, b), speech_gain=10 ** (gain_db / 20), music_lufs=music_lufs),
+            key=assembly.span_key(program, (a, b), settings) if options.use_cache else None,
+        )
+        for a, b in assembly.spans(program, target)
+    ]
+    timeline = master.encode_stretches(
+        stretches,
+        program.rate,
+        out,
+        bitrate=options.bitrate,
+        cache=paths.cache_dir(options.cache_dir) / "encoded" if options.use_cache else None,
+        workers=workers,
+        progress=(lambda done: progress("encode", done, program.length)) if progress else None,
+    )
+    return assembly.retime(program, timeline.ms, timeline.duration_ms), timeline.duration_ms
 
 
 WORK_PREFIX = ".audiofic-partial-"

@@ -83,3 +83,40 @@ def test_failing_ffmpeg_is_a_clear_error(tmp_path):
     # the output folder does not exist: ffmpeg starts, then fails to open the file
     with pytest.raises(RenderError, match="ffmpeg could not encode"):
         master.encode([np.zeros(RATE, dtype=np.float32)], RATE, tmp_path / "missing" / "x.mp3")
+
+
+@needs_ffprobe
+def test_stretches_join_into_one_file_and_the_timeline_finds_every_click(tmp_path):
+    """Three stretches encoded apart and joined: clicks land where Timeline.ms says."""
+    import subprocess
+
+    from tests.audio_checks import FFMPEG
+
+    lengths = [RATE * 3 + 17, RATE * 2 + 1001, RATE * 4 + 5]
+    clicks = [RATE, RATE // 2, 3 * RATE]        # one click per stretch, at these offsets
+    starts = [0, lengths[0], lengths[0] + lengths[1]]
+
+    def samples(n, at):
+        x = np.zeros(n, dtype=np.float32)
+        x[at] = 0.5
+        return lambda: [x[: n // 2], x[n // 2:]]
+
+    stretches = [
+        master.Stretch(start=s, length=n, samples=samples(n, c), key=f"{i:02d}test{n}")
+        for i, (s, n, c) in enumerate(zip(starts, lengths, clicks))
+    ]
+    out = tmp_path / "joined.mp3"
+    cache = tmp_path / "cache"
+    timeline = master.encode_stretches(stretches, RATE, out, cache=cache, workers=2)
+    info = ffprobe(out)
+    assert float(info["format"]["duration"]) == pytest.approx(timeline.duration_ms / 1000, abs=0.002)
+    assert out.read_bytes()[21:25] == b"Info"
+    decoded = subprocess.run([FFMPEG, "-v", "error", "-i", str(out), "-f", "f32le", "-ac", "1", "-"], capture_output=True, check=True).stdout
+    y = np.abs(np.frombuffer(decoded, dtype="<f4"))
+    found = sorted(np.argsort(-y)[:3])
+    # each click is heard within a ms of where the timeline puts it
+    assert [f * 1000 / 44100 for f in found] == pytest.approx([timeline.ms(s + c) for s, c in zip(starts, clicks)], abs=1.0)
+    # a second encode takes every stretch from the cache: the sample makers are never called
+    never = [master.Stretch(s.start, s.length, samples=lambda: (_ for _ in ()).throw(AssertionError("re-encoded")), key=s.key) for s in stretches]
+    again = master.encode_stretches(never, RATE, tmp_path / "again.mp3", cache=cache)
+    assert again == timeline and (tmp_path / "again.mp3").read_bytes() == out.read_bytes()
