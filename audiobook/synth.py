@@ -301,6 +301,11 @@ def _run_pool(engine_name, stateful, batches, workers, location, finished) -> No
                     attempts[key] -= 1          # not tried yet
                 submit(rest)
     except BrokenProcessPool as exc:
-        raise EngineError(f"a speech worker process died ({exc}); try --jobs 1") from None
+        # Workers re-import the caller's __main__ (spawn/forkserver): a script that calls the
+        # library at import time, without an `if __name__ == "__main__":` guard, dies here.
+        raise EngineError(
+            f"a speech worker process died ({exc}); if you call audiofic from a script, "
+            "guard the call with `if __name__ == \"__main__\":`; otherwise the machine may be out of memory"
+        ) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
