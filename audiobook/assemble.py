@@ -253,12 +253,11 @@ def chunks(
     span: tuple[int, int] | None = None,
     speech_gain: float = 1.0,
     music_lufs: float = -23.0,
-    speech_only: bool = False,
 ) -> Iterator[np.ndarray]:
     """The program's samples (or those of `span`) as float32 chunks of a few seconds.
 
-    Speech is scaled by `speech_gain`, music is brought to `music_lufs`. With speech_only,
-    only the spoken clips (for measuring their loudness). Spans cut only through silence.
+    Speech is scaled by `speech_gain`, music is brought to `music_lufs`. Spans cut only
+    through silence.
     """
     lo, hi = span or (0, program.length)
     block = program.rate * CHUNK_SECONDS
@@ -269,8 +268,6 @@ def chunks(
         if piece.kind == "speech":
             for chunk in _read_clip(piece, program.rate, block):
                 yield chunk * speech_gain if speech_gain != 1.0 else chunk
-        elif speech_only:
-            continue
         elif piece.kind == "silence":
             left = min(end, hi) - max(piece.start, lo)
             while left > 0:
@@ -335,7 +332,7 @@ def retime(program: Program, to_ms: Callable[[int], int], duration_ms: int) -> P
     return dataclasses.replace(program, chapters=tuple(chapters), cues=cues)
 
 
-def speech_sample(program: Program, seconds: float = 40.0) -> np.ndarray:
+def speech_sample(program: Program, seconds: float = 20.0) -> np.ndarray:
     """Up to `seconds` of speech taken evenly across the program (for the limiter estimate)."""
     speech = [p for p in program.pieces if p.kind == "speech"]
     total = sum(p.length for p in speech)

@@ -17,6 +17,7 @@ import os
 import subprocess
 import tempfile
 import threading
+import wave
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -115,20 +116,77 @@ class LoudnessMeter:
             self.energies.append(np.mean(np.square(y[:whole]).reshape(-1, self.step), axis=1))
         self.pending = y[whole:]
 
+    def steps(self) -> np.ndarray:
+        """K-weighted mean square per 100 ms so far (a trailing part-step counts as one)."""
+        tail = [np.array([np.mean(np.square(self.pending))])] if self.pending.size else []
+        return np.concatenate(self.energies + tail) if self.energies or tail else np.zeros(0)
+
     def integrated(self) -> float:
         """Gated integrated loudness; -inf for silence."""
-        steps = np.concatenate(self.energies) if self.energies else np.zeros(0)
-        if steps.size < 4:
-            return -math.inf
-        blocks = np.convolve(steps, np.ones(4) / 4, mode="valid")
-        with np.errstate(divide="ignore"):
-            loud = -0.691 + 10 * np.log10(blocks)
-        gated = blocks[loud > -70.0]
-        if not gated.size:
-            return -math.inf
-        relative = -0.691 + 10 * np.log10(gated.mean()) - 10.0
-        gated = blocks[(loud > -70.0) & (loud > relative)]
-        return float(-0.691 + 10 * np.log10(gated.mean()))
+        return integrated(np.concatenate(self.energies) if self.energies else np.zeros(0))
+
+
+def integrated(steps: np.ndarray) -> float:
+    """BS.1770 gated loudness from 100 ms K-weighted mean squares (400 ms blocks, 75 % overlap)."""
+    if steps.size < 4:
+        return -math.inf
+    blocks = np.convolve(steps, np.ones(4) / 4, mode="valid")
+    with np.errstate(divide="ignore"):
+        loud = -0.691 + 10 * np.log10(blocks)
+    gated = blocks[loud > -70.0]
+    if not gated.size:
+        return -math.inf
+    relative = -0.691 + 10 * np.log10(gated.mean()) - 10.0
+    gated = blocks[(loud > -70.0) & (loud > relative)]
+    return float(-0.691 + 10 * np.log10(gated.mean()))
+
+
+def _wav_samples(path: Path) -> tuple[np.ndarray, int]:
+    try:
+        with wave.open(str(path), "rb") as w:
+            return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0, w.getframerate()
+    except (OSError, EOFError, wave.Error) as exc:
+        raise RenderError(f"clip is unreadable ({exc}); rerun with --no-cache", path) from None
+
+
+def steps_path(clip: Path) -> Path:
+    return clip.with_suffix(".loudness.npy")
+
+
+def clip_steps(clip: Path, *, store: bool = True) -> np.ndarray:
+    """A clip's 100 ms loudness steps: read from beside the clip, or measured (and stored).
+
+    Speech workers store them as they make clips, so a render measures its loudness
+    without reading every clip again; gating over a clip sequence's steps gives the
+    loudness of the speech with the pauses left out (they would be gated away anyway).
+    """
+    stored = steps_path(clip)
+    if stored.is_file() and stored.stat().st_mtime_ns >= clip.stat().st_mtime_ns:
+        try:
+            return np.load(stored, allow_pickle=False)
+        except (OSError, ValueError):
+            pass   # damaged: measure again
+    samples, rate = _wav_samples(clip)
+    meter = LoudnessMeter(rate)
+    meter.feed(samples)
+    steps = meter.steps().astype(np.float32)
+    if store:
+        tmp = stored.with_name(f".{stored.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                np.save(f, steps, allow_pickle=False)
+            os.replace(tmp, stored)
+        except OSError:
+            pass   # a read-only cache only costs time
+        finally:
+            tmp.unlink(missing_ok=True)
+    return steps
+
+
+def speech_loudness(clips: Iterable[Path]) -> float:
+    """Integrated loudness of clips said one after another."""
+    parts = [clip_steps(c) for c in clips]
+    return integrated(np.concatenate(parts)) if parts else -math.inf
 
 
 def measure(chunks: Iterable[np.ndarray], rate: int) -> float:

@@ -254,7 +254,7 @@ STRETCH_SECONDS = (60, 600)   # encoded stretches: short for cheap re-encodes, l
 
 def _encode(program, out: Path, options: RenderOptions, progress: Progress | None):
     """Measure, set the gain, encode in cached stretches; the program retimed to the file."""
-    speech_lufs = master.measure(assembly.chunks(program, speech_only=True), program.rate)
+    speech_lufs = master.speech_loudness(p.source for p in program.pieces if p.kind == "speech")
     gain_db = master.speech_gain_db(speech_lufs, assembly.speech_sample(program), program.rate, bitrate=options.bitrate)
     gain_db = round(gain_db / GAIN_STEP_DB) * GAIN_STEP_DB
     music_lufs = master.MONO_TARGET_LUFS - assembly.MUSIC_BELOW_SPEECH
@@ -333,7 +333,7 @@ def preview(text: str, profile: str, out: Path, *, engine: str = "pyttsx3", cach
     _prepare_out_dir(out.parent if str(out.parent) else Path("."))
     work = _work_dir(out.parent)
     try:
-        gain = 10 ** (master.gain_for(master.measure(assembly.chunks(program, speech_only=True), program.rate)) / 20)
+        gain = 10 ** (master.gain_for(master.speech_loudness([clip.path])) / 20)
         master.encode(assembly.chunks(program, speech_gain=gain), program.rate, work / out.name)
         os.replace(work / out.name, out)
     except OSError as exc:

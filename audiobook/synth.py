@@ -37,6 +37,7 @@ from typing import Callable, Sequence
 from . import paths
 from .engine import RETRIES, check_clip, failed, get_engine, render, render_once
 from .errors import EngineError, VoiceError
+from .master import clip_steps
 from .models import Clip, Utterance, VoiceProfile
 
 # A stateful engine's batch (one fresh process) holds texts up to this many characters:
@@ -90,6 +91,7 @@ def _render_to(engine_name: str, utterance: Utterance, final: Path, once: bool =
         eng = get_engine(engine_name)
         result = render_once(eng, utterance, tmp) if once else render(eng, utterance, tmp)
         os.replace(tmp, final)
+        clip_steps(final)   # its loudness, measured here in parallel, saves the render a pass
         return result
     finally:
         with contextlib.suppress(OSError):

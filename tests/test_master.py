@@ -120,3 +120,17 @@ def test_stretches_join_into_one_file_and_the_timeline_finds_every_click(tmp_pat
     never = [master.Stretch(s.start, s.length, samples=lambda: (_ for _ in ()).throw(AssertionError("re-encoded")), key=s.key) for s in stretches]
     again = master.encode_stretches(never, RATE, tmp_path / "again.mp3", cache=cache)
     assert again == timeline and (tmp_path / "again.mp3").read_bytes() == out.read_bytes()
+
+
+def test_clip_loudness_steps_are_stored_and_agree_with_one_pass(tmp_path):
+    parts = [speechlike(6, seed=s) * (0.3 + 0.2 * s) for s in range(3)]
+    paths = []
+    for i, x in enumerate(parts):
+        write_wav(tmp_path / f"{i}.wav", x)
+        paths.append(tmp_path / f"{i}.wav")
+    whole = master.measure([np.concatenate(parts)], RATE)
+    assert master.speech_loudness(paths) == pytest.approx(whole, abs=0.2)
+    assert all(master.steps_path(p).is_file() for p in paths)
+    # a damaged steps file is measured again, not trusted
+    master.steps_path(paths[0]).write_bytes(b"garbage")
+    assert master.speech_loudness(paths) == pytest.approx(whole, abs=0.2)
