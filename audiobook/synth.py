@@ -40,9 +40,10 @@ from .errors import EngineError, VoiceError
 from .master import clip_steps
 from .models import Clip, Utterance, VoiceProfile
 
-# A stateful engine's batch (one fresh process) holds texts up to this many characters:
-# about two minutes of speech, so the ~50 ms of starting a process stays a small cost.
-BATCH_CHARS = 2500
+# A stateful engine's batch (one fresh process) holds texts up to about an eighth of the
+# work, within these bounds (two to eight minutes of speech): enough batches to keep every
+# worker busy, few enough that the ~50 ms of starting each process stays a small cost.
+BATCH_CHARS = (2500, 10000)
 CACHE_FORMAT = 1   # bump when the way clips are made changes without a new engine version
 
 Progress = Callable[[int, int, str], None]
@@ -130,15 +131,18 @@ def _work(batch: list[tuple[Utterance, str]], once: bool) -> list[tuple[str, obj
 
 def _batches(todo: list[tuple[str, Utterance]], stateful: bool) -> list[list[tuple[str, Utterance]]]:
     """Group the work (already longest first). A stateful engine gets a fresh process per
-    batch, so batches pack small texts together up to BATCH_CHARS; the grouping depends only
+    batch, so batches pack small texts together up to a size set by the work (BATCH_CHARS);
+    the grouping depends only
     on the work itself, never on `jobs`, so output does not depend on `jobs` either."""
     if not stateful:
         return [[item] for item in todo]
+    low, high = BATCH_CHARS
+    limit = min(high, max(low, sum(len(u.text) for _, u in todo) // 8))
     batches: list[list[tuple[str, Utterance]]] = []
-    size = BATCH_CHARS
+    size = limit
     for item in todo:
         n = len(item[1].text)
-        if size + n > BATCH_CHARS:
+        if size + n > limit:
             batches.append([])
             size = 0
         batches[-1].append(item)
