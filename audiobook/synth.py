@@ -132,8 +132,8 @@ def _work(batch: list[tuple[Utterance, str]], once: bool) -> list[tuple[str, obj
 def _batches(todo: list[tuple[str, Utterance]], stateful: bool) -> list[list[tuple[str, Utterance]]]:
     """Group the work (already longest first). A stateful engine gets a fresh process per
     batch, so batches pack small texts together up to a size set by the work (BATCH_CHARS);
-    the grouping depends only
-    on the work itself, never on `jobs`, so output does not depend on `jobs` either."""
+    the grouping depends only on the work itself, never on `jobs`, so output does not
+    depend on `jobs` either."""
     if not stateful:
         return [[item] for item in todo]
     low, high = BATCH_CHARS
