@@ -333,15 +333,20 @@ def retime(program: Program, to_ms: Callable[[int], int], duration_ms: int) -> P
 
 
 def speech_sample(program: Program, seconds: float = 20.0) -> np.ndarray:
-    """Up to `seconds` of speech taken evenly across the program (for the limiter estimate)."""
+    """About `seconds` of speech taken evenly across the program (for the limiter estimate);
+    a long clip gives only its share, so a one-paragraph work is not read whole."""
     speech = [p for p in program.pieces if p.kind == "speech"]
-    total = sum(p.length for p in speech)
     budget = int(seconds * program.rate)
-    every = max(1, math.ceil(total / budget)) if budget else 1
-    picked = speech[::every]
-    block = program.rate * CHUNK_SECONDS
-    parts = [chunk for piece in picked for chunk in _read_clip(piece, program.rate, block)]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+    if not speech or budget <= 0:
+        return np.zeros(0, dtype=np.float32)
+    picked = speech[:: max(1, math.ceil(sum(p.length for p in speech) / budget))]
+    share = max(program.rate, budget // len(picked))
+    heads = [
+        chunk
+        for piece in picked
+        for chunk in _read_clip(dataclasses.replace(piece, length=min(piece.length, share)), program.rate, share)
+    ]
+    return np.concatenate(heads)[:budget]
 
 
 def _read_clip(piece: Piece, rate: int, block: int) -> Iterator[np.ndarray]:

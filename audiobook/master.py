@@ -14,6 +14,7 @@ import bisect
 import functools
 import math
 import os
+import signal
 import subprocess
 import tempfile
 import threading
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RenderError
+from .paths import sweep_stale_temps
 
 OUTPUT_RATE = 44100         # Apple Podcasts' minimum; every phone plays it
 MONO_TARGET_LUFS = -19.0    # same perceived level as -16 LUFS stereo
@@ -278,7 +280,14 @@ def _run_feeding(cmd: list[str], chunks: Iterable[np.ndarray], out: Path, progre
         if code != 0:
             errors.seek(0)
             message = errors.read().decode("utf-8", "replace").strip().splitlines()
-            detail = message[-1] if message else f"exit code {code}"
+            if message:
+                detail = message[-1]
+            elif code < 0 and -code == getattr(signal, "SIGXFSZ", None):
+                detail = "file size limit reached (SIGXFSZ); free some space or raise the limit (ulimit -f)"
+            elif code < 0:
+                detail = f"killed by signal {signal.Signals(-code).name}"
+            else:
+                detail = f"exit code {code}"
             raise RenderError(f"ffmpeg could not encode the episode: {detail}", out)
 
 
@@ -355,6 +364,8 @@ def encode_stretches(
     bit reservoir); every join adds the encoder's priming, a few ms inside a pause, which
     the returned Timeline accounts for. The joined file gets one LAME Info header.
     """
+    if cache is not None and cache.is_dir():
+        sweep_stale_temps(cache)   # what killed renders left half-written
     done = 0
     lock = threading.Lock()
 

@@ -28,3 +28,18 @@ def cache_dir(explicit: Path | None = None) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("audiofic"))
+
+
+def sweep_stale_temps(root: Path) -> None:
+    """Delete temporary files in `root`'s subfolders (".<name>.<pid>.<...>.tmp*", as the
+    cache writes them) whose writing process is gone: what a killed render left behind."""
+    for tmp in root.glob("*/.*.tmp*"):
+        pid = next((int(part) for part in tmp.name.split(".")[2:] if part.isdigit()), None)
+        if pid is None or pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except (PermissionError, OSError):
+            pass

@@ -89,6 +89,17 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
     return text, encoding
 
 
+# C0 and C1 control characters (and DEL): invisible, invalid in XML, mangled by ID3 readers.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_text(value: str, *, multiline: bool = False) -> str:
+    """Sidecar text as it may go into tags, feeds and speech: control characters become
+    spaces, runs of spaces collapse; with multiline, line breaks are kept (summaries)."""
+    lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n") if multiline else [value]
+    return "\n".join(" ".join(_CONTROL.sub(" ", line).split()) for line in lines).strip()
+
+
 def sidecar_path(path: Path) -> Path:
     return path.with_suffix(".toml")
 
@@ -117,14 +128,14 @@ def read_metadata(path: Path) -> Metadata:
         value = raw.get(key, default)
         if not isinstance(value, str):
             raise InputError(f"'{key}' must be a string", sidecar)
-        return value.strip()
+        return clean_text(value, multiline=key == "summary")
 
     def strings(key: str) -> tuple[str, ...]:
         value = raw.get(key, [])
         value = [value] if isinstance(value, str) else value
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise InputError(f"'{key}' must be a list of strings", sidecar)
-        return tuple(v.strip() for v in value if v.strip())
+        return tuple(clean_text(v) for v in value if clean_text(v))
 
     def table(key: str) -> dict:
         value = raw.get(key, {})

@@ -241,6 +241,12 @@ def _write_episode(program, script: Script, stem: str, title: str, track: int | 
         write_tags(temp[".mp3"], episode)
         for ext in (".jpg", ".vtt", ".chapters.json", ".mp3"):   # the MP3 last: it marks a finished episode
             os.replace(temp[ext], final[ext])
+    except RenderError as exc:
+        # encode() and write_tags() name the MP3 they were writing: a temporary file (in the
+        # work folder, or the loudness sample's), gone by the time the user reads the message
+        if exc.path is not None and exc.path.endswith(".mp3"):
+            raise RenderError(exc.message, final[".mp3"]) from None
+        raise
     except OSError as exc:
         raise RenderError(f"cannot write the episode ({exc.strerror or exc}); check free space and permissions", out) from None
     finally:

@@ -36,7 +36,7 @@ from typing import Callable, Sequence
 
 from . import paths
 from .engine import RETRIES, check_clip, failed, get_engine, render, render_once
-from .errors import EngineError, VoiceError
+from .errors import EngineError, RenderError, VoiceError
 from .master import clip_steps
 from .models import Clip, Utterance, VoiceProfile
 
@@ -183,13 +183,18 @@ def speak(
     stats.utterances = len(utterances)
     eng = get_engine(engine)
     root = paths.cache_dir(cache_dir)
-    if use_cache:
-        clip_root = root / "clips"
-    elif workdir is not None:
-        clip_root = Path(workdir)
-    else:
-        (root / "tmp").mkdir(parents=True, exist_ok=True)
-        clip_root = Path(tempfile.mkdtemp(prefix="speak-", dir=root / "tmp"))
+    try:
+        if use_cache:
+            clip_root = root / "clips"
+            clip_root.mkdir(parents=True, exist_ok=True)
+            paths.sweep_stale_temps(clip_root)
+        elif workdir is not None:
+            clip_root = Path(workdir)
+        else:
+            (root / "tmp").mkdir(parents=True, exist_ok=True)
+            clip_root = Path(tempfile.mkdtemp(prefix="speak-", dir=root / "tmp"))
+    except OSError as exc:
+        raise RenderError(f"cannot create the clip cache ({exc.strerror or exc}); choose another folder with --cache-dir", root) from None
 
     keys: list[str] = []
     for utt in utterances:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from .models import Chapter, Cue
 
@@ -14,8 +15,13 @@ def _timestamp(ms: int) -> str:
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _cue_text(text: str) -> str:
-    # "-->" would end the cue timing line; & and < are markup in WebVTT.
+    # "-->" would end the cue timing line; & and < are markup in WebVTT; control characters
+    # have no place in a caption.
+    text = _CONTROL.sub(" ", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
