@@ -63,11 +63,11 @@ def slugify(title: str, fallback: str = "episode") -> str:
     return slug or fallback
 
 
-def render(paths: list[Path], options: RenderOptions, progress: Progress | None = None) -> RenderReport:
+def render(sources: list[Path], options: RenderOptions, progress: Progress | None = None) -> RenderReport:
     """Render every text (folders expand to their texts); a bad file does not stop the rest."""
     outputs: list[Episode] = []
     failures: list[tuple[str, str]] = []
-    inputs = find_inputs(paths)
+    inputs = find_inputs(sources)
     _prepare_out_dir(options.out_dir)
     taken: set[str] = set()
     stats = SpeakStats()
@@ -147,12 +147,12 @@ def render_work(
     script = cast(segment(doc, lexicon), profiles, options.voices)
     roles = resolve_cast(profiles, doc.meta.cast, options.voices)
     parts = _parts(script, options.split)
-    split = len(parts) > 1 or options.split == "chapters"
+    split = options.split == "chapters"
 
     # Everything every part says, in one batch, so the workers stay busy across parts.
     utterances: list[Utterance] = []
     plans = []
-    for number, part in enumerate(parts, 1):
+    for part in parts:
         headings = [s.text for s in part.segments if s.role == "heading"]
         part_title = (headings[0] if headings else f"Chapter {part.segments[0].part}") if split else None
         extra: dict[str, int] = {}
@@ -167,7 +167,7 @@ def render_work(
             if seg.spoken:
                 index[seg.index] = len(utterances)
                 utterances.append(Utterance(f"segment {seg.index} ({seg.role}: {seg.text[:40]!r})", seg.speech, profiles[seg.voice]))
-        plans.append((part, part_title, extra, index, number))
+        plans.append((part, part_title, extra, index))
 
     # Without the cache, clips live in a private temporary folder until the episodes are written.
     with tempfile.TemporaryDirectory(prefix="audiofic-clips-") if not options.use_cache else contextlib.nullcontext() as scratch:
@@ -183,7 +183,7 @@ def render_work(
         )
 
         episodes = []
-        for part, part_title, extra, index, number in plans:
+        for part, part_title, extra, index in plans:
             stem = slugify(doc.meta.title) + (f"-{part.segments[0].part:02d}" if split else "")
             stem = _unique(stem, taken)
             header = clips[extra["header"]] if "header" in extra else None
