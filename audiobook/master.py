@@ -100,8 +100,9 @@ class LoudnessMeter:
     def feed(self, samples: np.ndarray) -> None:
         y = np.concatenate([self.pending, samples]) if self.pending.size else samples
         whole = (y.size // self.step) * self.step
-        if whole:
-            spectrum = np.fft.rfft(y[:whole].reshape(-1, self.step), axis=1)
+        steps = y[:whole].reshape(-1, self.step)
+        for i in range(0, len(steps), 100):   # 10 s at a time: small arrays stay in cache
+            spectrum = np.fft.rfft(steps[i:i + 100], axis=1)
             self.energies.append(np.square(np.abs(spectrum)) @ self.weights)
         self.pending = np.array(y[whole:], dtype=np.float32)
 
