@@ -180,3 +180,33 @@ def test_real_engine_cache_hit_and_edit(tmp_path):
     utts[1] = Utterance("p1", "I don't know how to start this letter.", NARRATOR)
     _, s3, _ = run(utts, tmp_path, engine="pyttsx3", jobs=2)
     assert (s3.synthesized, s3.cached) == (1, 4)
+
+
+SPEAK_ONE_BATCH = """
+import hashlib, sys
+from pathlib import Path
+from audiobook import synth
+from audiobook.models import Utterance, VoiceProfile
+if __name__ == "__main__":
+    synth._SPOKEN_HERE = sys.argv[2] == "pool"      # pretend this process already spoke
+    utts = [Utterance(f"u{i}", t, VoiceProfile("narrator", language="en", rate=160)) for i, t in enumerate(sys.argv[3:])]
+    clips = synth.speak(utts, engine="pyttsx3", cache_dir=Path(sys.argv[1]), jobs=2)
+    print(" ".join(hashlib.sha256(c.path.read_bytes()).hexdigest() for c in clips))
+"""
+
+
+@pytest.mark.slow
+def test_a_small_batch_spoken_in_process_equals_a_fresh_worker(tmp_path):
+    """A re-render of one paragraph is spoken in the render's own process (no pool start):
+    its engine is as fresh as a worker's, so the clip is byte for byte what a worker makes."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "speak_one.py"
+    script.write_text(SPEAK_ONE_BATCH)
+    texts = ["I read somewhere once that if you really love someone you will put their happiness first.", "Love, Alec."]
+    runs = {
+        mode: subprocess.run([sys.executable, str(script), str(tmp_path / mode), mode, *texts], capture_output=True, text=True, check=True).stdout.split()
+        for mode in ("here", "pool")
+    }
+    assert len(runs["here"]) == 2 and runs["here"] == runs["pool"]
