@@ -44,6 +44,7 @@ from .models import Clip, Utterance, VoiceProfile
 # work, within these bounds (two to eight minutes of speech): enough batches to keep every
 # worker busy, few enough that the ~50 ms of starting each process stays a small cost.
 BATCH_CHARS = (2500, 10000)
+SMALL_WORK_CHARS = 8000   # about ten minutes of speech, one second of synthesis
 CACHE_FORMAT = 1   # bump when the way clips are made changes without a new engine version
 
 Progress = Callable[[int, int, str], None]
@@ -139,8 +140,11 @@ def _batches(todo: list[tuple[str, Utterance]], stateful: bool) -> list[list[tup
     depend on `jobs` either."""
     if not stateful:
         return [[item] for item in todo]
+    total = sum(len(u.text) for _, u in todo)
     low, high = BATCH_CHARS
-    limit = min(high, max(low, sum(len(u.text) for _, u in todo) // 8))
+    # A small work is one batch: spoken in this process, it is done before a pool of
+    # workers would have started.
+    limit = total if total <= SMALL_WORK_CHARS else min(high, max(low, total // 8))
     batches: list[list[tuple[str, Utterance]]] = []
     size = limit
     for item in todo:
