@@ -322,6 +322,17 @@ def join_wavs(parts: list[Path], out: Path) -> None:
 # --------------------------------------------------------------------------- pyttsx3
 
 
+class _FastPoll:
+    """`time` for pyttsx3's driver module, with sleeps of at most a millisecond."""
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(min(seconds, 0.001))
+
+
 def _quiet(*_args, **_kwargs) -> None:
     """Stands in for print() inside pyttsx3's drivers (the espeak one prints on every save)."""
 
@@ -407,6 +418,10 @@ class Pyttsx3Engine(Engine):
         module = sys.modules.get(f"pyttsx3.drivers.{self._driver}")
         if module is not None:
             module.print = _quiet
+            # Its run loop polls every 10 ms for the end of an utterance: on short
+            # paragraphs that wait was a third of the time. Poll every millisecond.
+            if hasattr(module, "time"):
+                module.time = _FastPoll()
         self.version = f"pyttsx3 {pyttsx3_version} ({self._driver}){lib_desc}"
         self._done = threading.Event()
         self._completed = False

@@ -11,7 +11,9 @@ memory does not grow with the length of the work.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
+import hashlib
 import math
 import os
 import signal
@@ -285,12 +287,37 @@ def gain_for(lufs: float, target: float = MONO_TARGET_LUFS) -> float:
     return 0.0 if not math.isfinite(lufs) else target - lufs
 
 
-def speech_gain_db(speech_lufs: float, sample: np.ndarray, rate: int, *, bitrate: int = 64, target: float = MONO_TARGET_LUFS) -> float:
-    """Gain for speech measured at `speech_lufs`, plus what limiting and encoding take off `sample`."""
+def speech_gain_db(
+    speech_lufs: float,
+    sample: np.ndarray,
+    rate: int,
+    *,
+    bitrate: int = 64,
+    target: float = MONO_TARGET_LUFS,
+    cache: Path | None = None,
+) -> float:
+    """Gain for speech measured at `speech_lufs`, plus what limiting and encoding take off `sample`.
+
+    The loss is remembered in `cache` by the sample's content, gain and settings: a
+    re-render whose sample did not change skips the round trip through the encoder.
+    """
     gain = gain_for(speech_lufs, target)
     if not math.isfinite(speech_lufs) or sample.size < rate:
         return gain
-    loss = measure([sample], rate) + gain - encoded_lufs(sample, rate, gain, bitrate)
+    digest = hashlib.sha256(f"{ENCODE_VERSION}|{rate}|{bitrate}|{gain:.3f}|".encode() + sample.tobytes()).hexdigest()
+    stored = cache / f"{digest}.loss" if cache else None
+    try:
+        loss = float(stored.read_text()) if stored else math.nan
+    except (OSError, ValueError):
+        loss = math.nan
+    if not math.isfinite(loss):
+        loss = measure([sample], rate) + gain - encoded_lufs(sample, rate, gain, bitrate)
+        if stored and math.isfinite(loss):
+            with contextlib.suppress(OSError):
+                stored.parent.mkdir(parents=True, exist_ok=True)
+                tmp = stored.with_name(f".{stored.name}.{os.getpid()}.tmp")
+                tmp.write_text(repr(loss))
+                os.replace(tmp, stored)
     return gain + max(0.0, loss) if math.isfinite(loss) else gain
 
 

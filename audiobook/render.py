@@ -121,7 +121,7 @@ def _outro_text(script: Script) -> str:
 def _comment(script: Script) -> str:
     meta = script.document.meta
     lines = [meta.summary] if meta.summary else []
-    credit = f"Written by {meta.author}" + (f", a {meta.fandom} story" if meta.fandom else "") + "."
+    credit = f"Written by {meta.author}." + (f" Fandom: {meta.fandom}." if meta.fandom else "")
     lines.append(credit + (f" Original: {meta.url}" if meta.url else ""))
     if meta.rating or meta.warnings:
         lines.append(" ".join(filter(None, [f"Rating: {meta.rating}." if meta.rating else "", f"Warnings: {', '.join(meta.warnings)}." if meta.warnings else ""])))
@@ -255,13 +255,16 @@ def _write_episode(program, script: Script, stem: str, title: str, track: int | 
 
 
 GAIN_STEP_DB = 0.2   # gain is rounded so a small edit keeps the other stretches' cached MP3s valid
-STRETCH_SECONDS = (60, 600)   # encoded stretches: short for cheap re-encodes, long for few joins
+STRETCH_SECONDS = (30, 600)   # encoded stretches: short for cheap re-encodes, long for few joins
 
 
 def _encode(program, out: Path, options: RenderOptions, progress: Progress | None):
     """Measure, set the gain, encode in cached stretches; the program retimed to the file."""
+    cache = paths.cache_dir(options.cache_dir) if options.use_cache else None
     speech_lufs = master.speech_loudness(p.source for p in program.pieces if p.kind == "speech")
-    gain_db = master.speech_gain_db(speech_lufs, assembly.speech_sample(program), program.rate, bitrate=options.bitrate)
+    gain_db = master.speech_gain_db(
+        speech_lufs, assembly.speech_sample(program), program.rate, bitrate=options.bitrate, cache=cache / "loudness" if cache else None
+    )
     gain_db = round(gain_db / GAIN_STEP_DB) * GAIN_STEP_DB
     music_lufs = master.MONO_TARGET_LUFS - assembly.MUSIC_BELOW_SPEECH
     workers = options.jobs or os.cpu_count() or 1
@@ -282,7 +285,7 @@ def _encode(program, out: Path, options: RenderOptions, progress: Progress | Non
         program.rate,
         out,
         bitrate=options.bitrate,
-        cache=paths.cache_dir(options.cache_dir) / "encoded" if options.use_cache else None,
+        cache=cache / "encoded" if cache else None,
         workers=workers,
         progress=(lambda done: progress("encode", done, program.length)) if progress else None,
     )
