@@ -63,6 +63,7 @@ class Engine:
     # (eSpeak NG keeps pitch-flutter and waveform phase in C statics that nothing resets):
     # speak() then gives every clip a fresh process so that a text always sounds the same.
     stateful: bool = False
+    spoken: bool = False    # has this process's engine said anything yet (then it is not fresh)
 
     def voices(self) -> list[Voice]:
         raise NotImplementedError
@@ -477,6 +478,7 @@ class Pyttsx3Engine(Engine):
 
     def synthesize(self, text: str, profile: VoiceProfile, wav_path: Path) -> None:
         voice = self.resolve(profile)
+        self.spoken = True
         chunks = chunk_text(text) or [text]
         wav_path = Path(wav_path)
         with self._lock:

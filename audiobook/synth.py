@@ -100,9 +100,6 @@ def _render_to(engine_name: str, utterance: Utterance, final: Path, once: bool =
             tmp.unlink()
 
 
-# Whether a stateful engine has spoken in this process (then it is no longer fresh).
-_SPOKEN_HERE = False
-
 # Worker processes: the initializer creates the process's one engine.
 _WORKER_ENGINE: str | None = None
 
@@ -259,13 +256,11 @@ def speak(
         for label in waiting.get(key, ()):
             report(label)
 
-    global _SPOKEN_HERE
     batches = _batches(todo, eng.stateful)
     # One batch, and this process's engine has said nothing yet: it is as fresh as a new
     # worker would be, so speak here and save starting a pool (most of a small re-render).
-    in_process = (workers == 1 and not eng.stateful) or (len(batches) == 1 and not _SPOKEN_HERE)
+    in_process = (workers == 1 and not eng.stateful) or (len(batches) == 1 and not eng.spoken)
     if todo and in_process:
-        _SPOKEN_HERE = _SPOKEN_HERE or eng.stateful
         for key, utt in todo:
             finished(key, utt, _render_to(engine, utt, location(key)))
     elif todo:

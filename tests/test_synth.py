@@ -160,6 +160,9 @@ def test_parallel_equals_sequential_test_engine(tmp_path):
 @pytest.mark.slow
 def test_parallel_equals_sequential_real_engine(tmp_path, monkeypatch):
     monkeypatch.setattr(S, "SMALL_WORK_CHARS", 0)   # several batches, even for this small work
+    # this process's engine has spoken already: it is no longer fresh, so nothing may be
+    # spoken in-process (its clips would differ from a fresh worker's)
+    E.get_engine("pyttsx3").synthesize("Something else first.", NOTES, tmp_path / "first.wav")
     texts = paragraphs()[:8]
     utts = [Utterance(f"p{i}", t, NARRATOR if i % 2 else NOTES) for i, t in enumerate(texts)]
     seq, s1, _ = run(utts, tmp_path / "a", engine="pyttsx3", jobs=1)
@@ -190,7 +193,7 @@ from pathlib import Path
 from audiobook import synth
 from audiobook.models import Utterance, VoiceProfile
 if __name__ == "__main__":
-    synth._SPOKEN_HERE = sys.argv[2] == "pool"      # pretend this process already spoke
+    synth.get_engine("pyttsx3").spoken = sys.argv[2] == "pool"   # pretend this process already spoke
     utts = [Utterance(f"u{i}", t, VoiceProfile("narrator", language="en", rate=160)) for i, t in enumerate(sys.argv[3:])]
     clips = synth.speak(utts, engine="pyttsx3", cache_dir=Path(sys.argv[1]), jobs=2)
     print(" ".join(hashlib.sha256(c.path.read_bytes()).hexdigest() for c in clips))
