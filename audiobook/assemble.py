@@ -22,7 +22,7 @@ import numpy as np
 from pydub import AudioSegment
 
 from .errors import InputError, RenderError
-from .master import LoudnessMeter, ffmpeg_exe
+from .master import LoudnessMeter, ffmpeg_exe, why_ffmpeg_failed
 from .models import STORY_ROLES, Chapter, Clip, Cue, Piece, Program, Script, Segment
 
 CUE_CHARS = 65            # WebVTT line length that reads well on a phone
@@ -429,8 +429,8 @@ def _excerpt(piece: Piece, rate: int) -> np.ndarray:
         ]
         result = subprocess.run(cmd, capture_output=True)
         if result.returncode != 0:
-            detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise InputError(f"cannot decode song file ({detail[-1] if detail else 'ffmpeg failed'}); give an MP3, M4A, OGG, FLAC or WAV", piece.source)
+            why = why_ffmpeg_failed(result.returncode, result.stderr)
+            raise InputError(f"cannot decode song file ({why}); give an MP3, M4A, OGG, FLAC or WAV", piece.source)
         if len(result.stdout) >= 2 * rate:  # at least a second of music
             break
     seg = AudioSegment(data=result.stdout[: len(result.stdout) // 2 * 2], sample_width=2, frame_rate=rate, channels=1)

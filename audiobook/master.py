@@ -196,6 +196,18 @@ class Mastered:
     gain_db: float
 
 
+def why_ffmpeg_failed(code: int, stderr: bytes) -> str:
+    """One line on why ffmpeg stopped: its last message, else what killed it."""
+    message = stderr.decode("utf-8", "replace").strip().splitlines()
+    if message:
+        return message[-1]
+    if code < 0 and -code == getattr(signal, "SIGXFSZ", None):
+        return "file size limit reached (SIGXFSZ); free some space or raise the limit (ulimit -f)"
+    if code < 0:
+        return f"killed by signal {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
 def _filters() -> str:
     """Limit at the clips' own rate (half the work of limiting after upsampling), then resample."""
     limit = 10 ** (LIMIT_DBFS / 20)
@@ -216,7 +228,7 @@ def encoded_lufs(sample: np.ndarray, rate: int, gain_db: float, bitrate: int = 6
         cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(mp3), "-f", "f32le", "-ac", "1", "pipe:1"]
         result = subprocess.run(cmd, capture_output=True)
     if result.returncode != 0:
-        raise RenderError("ffmpeg could not decode its own sample: " + result.stderr.decode("utf-8", "replace").strip()[-200:])
+        raise RenderError(f"ffmpeg could not decode its own sample: {why_ffmpeg_failed(result.returncode, result.stderr)}")
     return measure([np.frombuffer(result.stdout, dtype="<f4")], OUTPUT_RATE)
 
 
@@ -270,16 +282,7 @@ def _run_feeding(cmd: list[str], chunks: Iterable[np.ndarray], out: Path, progre
         code = proc.wait()
         if code != 0:
             errors.seek(0)
-            message = errors.read().decode("utf-8", "replace").strip().splitlines()
-            if message:
-                detail = message[-1]
-            elif code < 0 and -code == getattr(signal, "SIGXFSZ", None):
-                detail = "file size limit reached (SIGXFSZ); free some space or raise the limit (ulimit -f)"
-            elif code < 0:
-                detail = f"killed by signal {signal.Signals(-code).name}"
-            else:
-                detail = f"exit code {code}"
-            raise RenderError(f"ffmpeg could not encode the episode: {detail}", out)
+            raise RenderError(f"ffmpeg could not encode the episode: {why_ffmpeg_failed(code, errors.read())}", out)
 
 
 def gain_for(lufs: float, target: float = MONO_TARGET_LUFS) -> float:
@@ -432,8 +435,7 @@ def encode_stretches(
         ]
         result = subprocess.run(cmd, capture_output=True)
         if result.returncode != 0:
-            detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise RenderError(f"ffmpeg could not join the encoded stretches: {detail[-1] if detail else result.returncode}", out)
+            raise RenderError(f"ffmpeg could not join the encoded stretches: {why_ffmpeg_failed(result.returncode, result.stderr)}", out)
     offsets = [0]
     for n in frames[:-1]:
         offsets.append(offsets[-1] + n * FRAME)
