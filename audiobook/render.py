@@ -269,7 +269,7 @@ def _encode(program, out: Path, options: RenderOptions, progress: Progress | Non
     music_lufs = master.MONO_TARGET_LUFS - assembly.MUSIC_BELOW_SPEECH
     workers = options.jobs or os.cpu_count() or 1
     lo, hi = STRETCH_SECONDS
-    target = min(hi, max(lo, program.length / program.rate / (4 * workers)))
+    target = min(hi, max(lo, program.length / program.rate / (16 * workers)))
     settings = f"{master.ENCODE_VERSION}|{gain_db:.2f}|{music_lufs}|{options.bitrate}|{master.LAME_QUALITY}|{master.LIMIT_DBFS}"
     stretches = [
         master.Stretch(
