@@ -158,6 +158,11 @@ def chunk_text(text: str, limit: int = MAX_CHUNK_CHARS) -> list[str]:
                 pieces.append(clause)
                 continue
             pieces.extend(_split_words(clause, limit))
+    return _pack(pieces, limit)
+
+
+def _pack(pieces: list[str], limit: int) -> list[str]:
+    """Join pieces with spaces, greedily, into chunks of at most `limit` characters."""
     chunks: list[str] = []
     current = ""
     for piece in pieces:
@@ -185,23 +190,9 @@ def _split_keep(text: str, pattern: re.Pattern[str]) -> list[str]:
 
 
 def _split_words(text: str, limit: int) -> list[str]:
-    out: list[str] = []
-    current = ""
-    for word in text.split():
-        while len(word) > limit:       # a "word" longer than a chunk: cut it
-            if current:
-                out.append(current)
-                current = ""
-            out.append(word[:limit])
-            word = word[limit:]
-        if current and len(current) + 1 + len(word) > limit:
-            out.append(current)
-            current = word
-        else:
-            current = f"{current} {word}" if current else word
-    if current:
-        out.append(current)
-    return out
+    # a "word" longer than a chunk is cut
+    words = [word[i:i + limit] for word in text.split() for i in range(0, len(word), limit)]
+    return _pack(words, limit)
 
 
 # --------------------------------------------------------------------------- clip checks
