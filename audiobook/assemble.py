@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-from pydub import AudioSegment
 
 from .errors import InputError, RenderError
 from .master import LoudnessMeter, ffmpeg_exe, why_ffmpeg_failed
@@ -390,7 +389,7 @@ def _normalise(x: np.ndarray, rate: int, lufs: float) -> np.ndarray:
     return x if not math.isfinite(level) else (x * 10 ** ((lufs - level) / 20)).astype(np.float32)
 
 
-def _segment_samples(seg: AudioSegment) -> np.ndarray:
+def _segment_samples(seg) -> np.ndarray:
     return np.array(seg.get_array_of_samples(), dtype=np.float32) / 32768.0
 
 
@@ -433,6 +432,8 @@ def _excerpt(piece: Piece, rate: int) -> np.ndarray:
             raise InputError(f"cannot decode song file ({why}); give an MP3, M4A, OGG, FLAC or WAV", piece.source)
         if len(result.stdout) >= 2 * rate:  # at least a second of music
             break
+    from pydub import AudioSegment   # only songs need it: not imported for every render
+
     seg = AudioSegment(data=result.stdout[: len(result.stdout) // 2 * 2], sample_width=2, frame_rate=rate, channels=1)
     if len(seg) < 1000:
         raise InputError("song file holds less than a second of audio", piece.source)

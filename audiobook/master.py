@@ -16,6 +16,7 @@ import functools
 import hashlib
 import math
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -428,16 +429,26 @@ def encode_stretches(
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             paths = list(pool.map(encoded, range(len(stretches)), stretches))
         frames = [_frames(p, bitrate) for p in paths]
-        listing = Path(tmp) / "join.txt"
-        listing.write_text("".join(f"file '{p.resolve()}'\n" for p in paths), encoding="utf-8")
+        # MP3 is a stream of frames: the stretches, back to back, go through ffmpeg once so
+        # the file gets one LAME Info header (frame count, seek table) for the whole episode.
         cmd = [
             ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
+            "-f", "mp3", "-i", "pipe:0", "-c", "copy",
             "-id3v2_version", "0", "-write_id3v1", "0", "-write_xing", "1", "-f", "mp3", str(out),
         ]
-        result = subprocess.run(cmd, capture_output=True)
-        if result.returncode != 0:
-            raise RenderError(f"ffmpeg could not join the encoded stretches: {why_ffmpeg_failed(result.returncode, result.stderr)}", out)
+        with tempfile.TemporaryFile() as errors:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
+            try:
+                for path in paths:
+                    with open(path, "rb") as part:
+                        shutil.copyfileobj(part, proc.stdin, 1 << 20)
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass   # ffmpeg stopped; its exit code says why
+            code = proc.wait()
+            if code != 0:
+                errors.seek(0)
+                raise RenderError(f"ffmpeg could not join the encoded stretches: {why_ffmpeg_failed(code, errors.read())}", out)
     offsets = [0]
     for n in frames[:-1]:
         offsets.append(offsets[-1] + n * FRAME)
