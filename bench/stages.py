@@ -77,18 +77,19 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     from audiobook import assemble, master, render, tag, cover  # noqa: F401
-    TIMES["import audiobook (numpy, scipy.signal, pydub, PIL, mutagen)"] = time.perf_counter() - start
+    TIMES["import audiobook (numpy, PIL, mutagen, pyttsx3 on first use)"] = time.perf_counter() - start
 
     for attr, name in (("read", "read"), ("segment", "segment"), ("cast", "cast"), ("speak", "speak (synthesis, worker processes)"),
                        ("make_cover", "cover"), ("write_tags", "tag (ID3v2.3, CHAP/CTOC, APIC)")):
         patch(render, attr, name)
     patch(assemble, "assemble", "assemble (layout)")
     patch(assemble, "chunks", "  samples produced (read clips, stings, gain)")
-    patch(assemble, "_sting", "    of which stings (pydub sine)")
+    patch(assemble, "_sting", "    of which stings (numpy)")
     patch(assemble, "speech_sample", "limiter estimate: speech sample")
-    patch(master, "measure", "loudness measure (numpy/scipy K-filter, incl. clip reads)")
-    patch(master, "limited_lufs", "limiter estimate: ffmpeg run")
-    patch(master, "encode", "encode (ffmpeg resample+limiter+LAME, incl. samples)")
+    patch(master, "speech_loudness", "loudness (steps stored by the speech workers)")
+    patch(master, "speech_gain_db", "gain incl. limiter/encoder loss estimate")
+    patch(master, "encode_stretches", "encode stretches in parallel + join (wall)")
+    patch(master, "encode", "    ffmpeg encodes, summed over threads")
 
     options = render.RenderOptions(out_dir=args.output, cache_dir=args.cache_dir, use_cache=not args.no_cache, jobs=args.jobs)
     cpu0 = child_cpu()
