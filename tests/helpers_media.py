@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import imageio_ffmpeg
 
 from audiobook.models import Chapter, Episode
+from tests.audio_checks import ffprobe  # noqa: F401 - the independent reader, shared
 
-FFPROBE = shutil.which("ffprobe") or "/usr/bin/ffprobe"
 
 
 @functools.lru_cache(maxsize=None)
@@ -36,16 +35,6 @@ def make_mp3(path: Path, seconds: float = 5, frequency: int = 440) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(_sine_mp3_bytes(seconds, frequency))
     return path
-
-
-def ffprobe(path: Path) -> dict:
-    result = subprocess.run(
-        [FFPROBE, "-v", "error", "-show_chapters", "-show_format", "-show_streams", "-of", "json", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(result.stdout)
 
 
 def make_jpeg(path: Path, size=(600, 400), colour=(200, 40, 90)) -> Path:
