@@ -273,9 +273,10 @@ def chunks(
                 n = min(left, block)
                 yield np.zeros(n, dtype=np.float32)
                 left -= n
+        elif piece.kind == "sting":
+            yield _fit(_sting(piece.variant, program.rate, music_lufs), piece.length)
         else:
-            music = _sting(piece.variant, program.rate) if piece.kind == "sting" else _excerpt(piece, program.rate)
-            yield _fit(_normalise(music, program.rate, music_lufs), piece.length)
+            yield _fit(_normalise(_excerpt(piece, program.rate), program.rate, music_lufs), piece.length)
 
 
 MIN_CUT_SILENCE_MS = 300
@@ -398,7 +399,7 @@ _CHORDS = ((0, 4, 7, 12), (5, 9, 12, 17), (7, 11, 14, 19), (-3, 0, 4, 9), (2, 5,
 
 
 @functools.lru_cache(maxsize=len(_CHORDS))
-def _sting(variant: int, rate: int) -> np.ndarray:
+def _sting(variant: int, rate: int, lufs: float) -> np.ndarray:
     """A short arpeggio generated in code (no copyrighted audio): four plucked notes ringing out."""
     chord = _CHORDS[variant % len(_CHORDS)]
     n = round(STING_MS * rate / 1000)
@@ -412,8 +413,8 @@ def _sting(variant: int, rate: int) -> np.ndarray:
         out[start:] += tone * envelope
     fade = round(0.06 * rate)
     out[-fade:] *= np.linspace(1.0, 0.0, fade)
-    sting = (out / np.abs(out).max() * 0.5).astype(np.float32)
-    sting.setflags(write=False)   # cached and shared between interludes
+    sting = _normalise((out / np.abs(out).max() * 0.5).astype(np.float32), rate, lufs)
+    sting.setflags(write=False)   # cached (made and measured once) and shared between interludes
     return sting
 
 

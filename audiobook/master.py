@@ -190,13 +190,6 @@ def measure(chunks: Iterable[np.ndarray], rate: int) -> float:
     return meter.integrated()
 
 
-@dataclass(frozen=True)
-class Mastered:
-    path: Path              # the encoded MP3 (not yet tagged)
-    speech_lufs: float      # measured before gain
-    gain_db: float
-
-
 def why_ffmpeg_failed(code: int, stderr: bytes) -> str:
     """One line on why ffmpeg stopped: its last message, else what killed it."""
     message = stderr.decode("utf-8", "replace").strip().splitlines()

@@ -339,7 +339,7 @@ def preview(text: str, profile: str, out: Path, *, engine: str = "pyttsx3", cach
     (clip,) = speak([Utterance("preview", to_speech(text, "narration", load_lexicon()), profiles[profile])], engine=engine, cache_dir=cache_dir)
     program = assembly.assemble_clips([clip])
     out = out if out.suffix else out.with_suffix(".mp3")
-    _prepare_out_dir(out.parent if str(out.parent) else Path("."))
+    _prepare_out_dir(out.parent)
     work = _work_dir(out.parent)
     try:
         gain = 10 ** (master.gain_for(master.speech_loudness([clip.path])) / 20)
