@@ -15,7 +15,7 @@ import math
 import subprocess
 import textwrap
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -133,20 +133,32 @@ def _song_file(script: Script, seg: Segment) -> Path | None:
     return None
 
 
+def program_order(script: Script, placement: str | None = None) -> tuple[Segment, ...]:
+    """The segments in the order the episode plays them (songs moved when spread)."""
+    placement = placement or script.document.meta.interludes.placement
+    return spread_interludes(script.segments) if placement == "spread" else script.segments
+
+
 def assemble(
     script: Script,
-    clips: dict[int, Clip],
+    clips: Mapping[int, Clip],
     *,
     header: Clip | None = None,
     outro: Clip | None = None,
     placement: str | None = None,
+    on_piece: Callable[[Piece, int], None] | None = None,
 ) -> Program:
-    """Lay out the episode: every spoken segment's clip, pauses by role, interludes, chapters."""
+    """Lay out the episode: every spoken segment's clip, pauses by role, interludes, chapters.
+
+    `clips` maps segment index -> Clip and is read in play order, so it may block until a
+    clip is spoken; `on_piece(piece, rate)` sees each piece as soon as its place is final (the
+    encoder starts on the first stretches while later clips are still being spoken).
+    """
     meta = script.document.meta
-    placement = placement or meta.interludes.placement
-    segments = spread_interludes(script.segments) if placement == "spread" else script.segments
-    spoken_rates = {c.sample_rate for c in clips.values()} | {c.sample_rate for c in (header, outro) if c}
-    rate = max(spoken_rates) if spoken_rates else 22050
+    segments = program_order(script, placement)
+    spoken = [s for s in segments if s.spoken]
+    first = header or (clips.get(spoken[0].index) if spoken else None) or outro
+    rate = first.sample_rate if first else 22050   # the first clip's rate; others are resampled
 
     pieces: list[Piece] = []
     cues: list[Cue] = []
@@ -161,6 +173,8 @@ def assemble(
         if length > 0:
             pieces.append(Piece(kind=kind, start=pos, length=length, **kw))
             pos += length
+            if on_piece is not None:
+                on_piece(pieces[-1], rate)
 
     def speak(clip: Clip, text: str) -> None:
         length = round(clip.duration_ms * rate / 1000) if clip.sample_rate != rate else _frames(clip)
@@ -274,7 +288,7 @@ def chunks(
                 yield np.zeros(n, dtype=np.float32)
                 left -= n
         elif piece.kind == "sting":
-            yield _fit(_sting(piece.variant, program.rate, music_lufs), piece.length)
+            yield _fit(_sting(piece.variant % len(_CHORDS), program.rate, music_lufs), piece.length)
         else:
             yield _fit(_normalise(_excerpt(piece, program.rate), program.rate, music_lufs), piece.length)
 
@@ -282,21 +296,33 @@ def chunks(
 MIN_CUT_SILENCE_MS = 300
 
 
-def spans(program: Program, target_seconds: float) -> list[tuple[int, int]]:
-    """Cut the program into stretches of about `target_seconds`, each cut in a pause.
+class Cutter:
+    """Cuts a program, as its pieces are laid out, into stretches of about `target_seconds`,
+    each cut in the middle of a pause.
 
     Stretches are encoded separately (in parallel, and cached: an edit re-encodes only the
-    stretch it falls in), so every cut lies in the middle of a silence.
+    stretch it falls in, as the cuts after it land in the same pauses again).
     """
-    target = int(target_seconds * program.rate)
-    min_silence = MIN_CUT_SILENCE_MS * program.rate // 1000
-    cuts = [0]
-    for piece in program.pieces:
+
+    def __init__(self, rate: int, target_seconds: float):
+        self.target = int(target_seconds * rate)
+        self.min_silence = MIN_CUT_SILENCE_MS * rate // 1000
+        self.last = 0
+
+    def add(self, piece: Piece) -> int | None:
+        """Where to cut for this piece, if anywhere."""
         middle = piece.start + piece.length // 2
-        if piece.kind == "silence" and piece.length >= min_silence and middle - cuts[-1] >= target and program.length - middle >= target // 2:
-            cuts.append(middle)
-    cuts.append(program.length)
-    return list(zip(cuts, cuts[1:]))
+        if piece.kind == "silence" and piece.length >= self.min_silence and middle - self.last >= self.target:
+            self.last = middle
+            return middle
+        return None
+
+
+def spans(program: Program, target_seconds: float) -> list[tuple[int, int]]:
+    """A whole program's stretches (see Cutter)."""
+    cutter = Cutter(program.rate, target_seconds)
+    cuts = [0, *(c for c in map(cutter.add, program.pieces) if c is not None), program.length]
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
 def span_key(program: Program, span: tuple[int, int], settings: str) -> str:

@@ -10,20 +10,22 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import os
 import re
 import shutil
 import tempfile
+import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import assemble as assembly
 from . import master, paths, transcript
-from .cover import make_cover
 from .errors import AudioficError, RenderError, VoiceError
-from .models import Episode, Script, Utterance
+from .models import Episode, Piece, Program, Script, Utterance
 from .read import find_inputs, read
 from .segment import segment
 from .speech import load_lexicon, to_speech
@@ -163,42 +165,154 @@ def render_work(
             extra["outro"] = len(utterances)
             utterances.append(Utterance("outro", to_speech(_outro_text(part), "note", lexicon), profiles[roles["outro"]]))
         index: dict[int, int] = {}
-        for seg in part.segments:
+        for seg in assembly.program_order(part, options.placement):   # spoken in play order
             if seg.spoken:
                 index[seg.index] = len(utterances)
                 utterances.append(Utterance(f"segment {seg.index} ({seg.role}: {seg.text[:40]!r})", seg.speech, profiles[seg.voice]))
         plans.append((part, part_title, extra, index))
 
+    # Clips are laid out and encoded while later ones are still being spoken (a small work is
+    # spoken in this process, in play order, so the encoder uses the other core meanwhile).
     # Without the cache, clips live in a private temporary folder until the episodes are written.
-    with tempfile.TemporaryDirectory(prefix="audiofic-clips-") if not options.use_cache else contextlib.nullcontext() as scratch:
-        clips = speak(
-            utterances,
-            engine=options.engine,
-            cache_dir=options.cache_dir,
-            use_cache=options.use_cache,
-            jobs=options.jobs,
-            progress=(lambda done, total, label: progress("speak", done, total)) if progress else None,
-            stats=stats,
-            workdir=Path(scratch) if scratch else None,
-        )
+    board = _Clips()
+    workers = options.jobs or os.cpu_count() or 1
+    stems = [_unique(slugify(doc.meta.title) + (f"-{part.segments[0].part:02d}" if split else ""), taken) for part, *_ in plans]
+    with (
+        tempfile.TemporaryDirectory(prefix="audiofic-clips-") if not options.use_cache else contextlib.nullcontext() as scratch,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="audiofic-layout") as layout,
+    ):
+        streams = [
+            _Stream(options, _stretch_seconds(sum(len(utterances[i].text) for i in (*extra.values(), *index.values()))), workers,
+                    Path(scratch) if scratch else options.out_dir, options.out_dir / f"{stem}.mp3")
+            for (_part, _title, extra, index), stem in zip(plans, stems)
+        ]
+        try:
+            laid = layout.submit(_lay_out, plans, board, streams, options.placement)
+            try:
+                speak(
+                    utterances,
+                    engine=options.engine,
+                    cache_dir=options.cache_dir,
+                    use_cache=options.use_cache,
+                    jobs=options.jobs,
+                    progress=(lambda done, total, label: progress("speak", done, total)) if progress else None,
+                    stats=stats,
+                    workdir=Path(scratch) if scratch else None,
+                    on_clip=board.put,
+                )
+            except BaseException:
+                board.abandon()   # the layout thread stops waiting for clips
+                raise
+            programs = laid.result()
+            episodes = []
+            for (part, part_title, extra, index), program, stream, stem in zip(plans, programs, streams, stems):
+                title = doc.meta.title + (f" - {part_title}" if part_title else "")
+                track = part.segments[0].part if split else doc.meta.chapter
+                episodes.append(_write_episode(program, stream, part, stem, title, track, options, progress))
+            return episodes
+        finally:
+            for stream in streams:
+                stream.close()
 
-        episodes = []
-        for part, part_title, extra, index in plans:
-            stem = slugify(doc.meta.title) + (f"-{part.segments[0].part:02d}" if split else "")
-            stem = _unique(stem, taken)
-            header = clips[extra["header"]] if "header" in extra else None
-            outro = clips[extra["outro"]] if "outro" in extra else None
+
+class _Abandoned(Exception):
+    """Speech failed: the clips waited for will not come."""
+
+
+class _Clips:
+    """Clips by utterance index as speak() delivers them; readers wait for those not spoken yet."""
+
+    def __init__(self):
+        self._ready: dict[int, object] = {}
+        self._abandoned = False
+        self._cond = threading.Condition()
+
+    def put(self, i: int, clip) -> None:
+        with self._cond:
+            self._ready[i] = clip
+            self._cond.notify_all()
+
+    def abandon(self) -> None:
+        with self._cond:
+            self._abandoned = True
+            self._cond.notify_all()
+
+    def get(self, i: int):
+        with self._cond:
+            while i not in self._ready and not self._abandoned:
+                self._cond.wait()
+            if i not in self._ready:
+                raise _Abandoned
+            return self._ready[i]
+
+
+class _SegmentClips(Mapping):
+    """One part's clips by segment index, read from the shared _Clips."""
+
+    def __init__(self, board: _Clips, index: dict[int, int]):
+        self.board, self.index = board, index
+
+    def __getitem__(self, seg: int):
+        return self.board.get(self.index[seg])
+
+    def __iter__(self):
+        return iter(self.index)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def _lay_out(plans, board: _Clips, streams: list[_Stream], placement: str | None) -> list[Program]:
+    """Lay out every part as its clips arrive, feeding each piece to the part's encoder."""
+    programs = []
+    for (part, _title, extra, index), stream in zip(plans, streams):
+        try:
             program = assembly.assemble(
                 part,
-                {seg: clips[i] for seg, i in index.items()},
-                header=header,
-                outro=outro,
-                placement=options.placement,
+                _SegmentClips(board, index),
+                header=board.get(extra["header"]) if "header" in extra else None,
+                outro=board.get(extra["outro"]) if "outro" in extra else None,
+                placement=placement,
+                on_piece=stream.add,
             )
-            title = doc.meta.title + (f" - {part_title}" if part_title else "")
-            track = part.segments[0].part if split else doc.meta.chapter
-            episodes.append(_write_episode(program, part, stem, title, track, options, progress))
-        return episodes
+            stream.finish(program)
+        except RenderError as exc:
+            raise _naming(exc, stream.episode) from None
+        programs.append(program)
+    return programs
+
+
+def _naming(exc: RenderError, episode: Path) -> RenderError:
+    """The error with the episode's name in place of a temporary MP3 (a stretch, the
+    loudness sample, the file being joined), gone by the time the user reads the message."""
+    if exc.path is not None and (exc.path.endswith(".mp3") or exc.path.endswith(".tmp")):
+        return RenderError(exc.message, episode)
+    return exc
+
+
+COVER_FORMAT = 1   # bump when cover.py draws differently
+
+
+def _cover(meta, out: Path, cache: Path | None) -> None:
+    """The episode's cover, from the cache when the same title, author, fandom and image were
+    drawn before (a re-render then never loads Pillow)."""
+    key = None
+    if cache is not None:
+        image = Path(meta.cover) if meta.cover is not None else None
+        stamp = (str(image.resolve()), image.stat().st_size, image.stat().st_mtime_ns) if image and image.is_file() else None
+        key = hashlib.sha256(repr((COVER_FORMAT, meta.title, meta.author, meta.fandom, str(meta.cover), stamp)).encode()).hexdigest()
+        with contextlib.suppress(OSError):
+            shutil.copyfile(cache / f"{key}.jpg", out)
+            return
+    from .cover import make_cover   # Pillow is imported only to draw
+
+    make_cover(meta, out)
+    if key is not None:
+        with contextlib.suppress(OSError):
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = cache / f".{key}.{os.getpid()}.tmp"
+            shutil.copyfile(out, tmp)
+            os.replace(tmp, cache / f"{key}.jpg")
 
 
 def _unique(stem: str, taken: set[str]) -> str:
@@ -209,15 +323,15 @@ def _unique(stem: str, taken: set[str]) -> str:
     return candidate
 
 
-def _write_episode(program, script: Script, stem: str, title: str, track: int | None, options: RenderOptions, progress: Progress | None) -> Episode:
+def _write_episode(program, stream: _Stream, script: Script, stem: str, title: str, track: int | None, options: RenderOptions, progress: Progress | None) -> Episode:
     meta = script.document.meta
     out = options.out_dir
     final = {ext: out / f"{stem}{ext}" for ext in (".mp3", ".jpg", ".vtt", ".chapters.json")}
     work = _work_dir(out)
     temp = {ext: work / f"{stem}{ext}" for ext in final}
     try:
-        program, duration_ms = _encode(program, temp[".mp3"], options, progress)
-        make_cover(meta, temp[".jpg"])
+        program, duration_ms = stream.write(program, temp[".mp3"], progress)
+        _cover(meta, temp[".jpg"], paths.cache_dir(options.cache_dir) / "covers" if options.use_cache else None)
         _write_text(temp[".vtt"], transcript.vtt(program.cues))
         _write_text(temp[".chapters.json"], transcript.chapters_json(program.chapters, title))
         episode = Episode(
@@ -242,11 +356,7 @@ def _write_episode(program, script: Script, stem: str, title: str, track: int | 
         for ext in (".jpg", ".vtt", ".chapters.json", ".mp3"):   # the MP3 last: it marks a finished episode
             os.replace(temp[ext], final[ext])
     except RenderError as exc:
-        # encode() and write_tags() name the MP3 they were writing: a temporary file (in the
-        # work folder, or the loudness sample's), gone by the time the user reads the message
-        if exc.path is not None and exc.path.endswith(".mp3"):
-            raise RenderError(exc.message, final[".mp3"]) from None
-        raise
+        raise _naming(exc, final[".mp3"]) from None
     except OSError as exc:
         raise RenderError(f"cannot write the episode ({exc.strerror or exc}); check free space and permissions", out) from None
     finally:
@@ -255,41 +365,137 @@ def _write_episode(program, script: Script, stem: str, title: str, track: int | 
 
 
 GAIN_STEP_DB = 0.2   # gain is rounded so a small edit keeps the other stretches' cached MP3s valid
+PROVISIONAL_SPEECH_S = 60   # the gain is set from this much speech, so encoding can start
+GAIN_TOLERANCE_DB = 0.5     # ... and kept if all the speech, measured at the end, agrees this well
 STRETCH_SECONDS = (30, 600)   # encoded stretches: short for cheap re-encodes, long for few joins
+SPEECH_CHARS_PER_S = 15       # about 160 words a minute
 
 
-def _encode(program, out: Path, options: RenderOptions, progress: Progress | None):
-    """Measure, set the gain, encode in cached stretches; the program retimed to the file."""
-    cache = paths.cache_dir(options.cache_dir) if options.use_cache else None
-    speech_lufs = master.speech_loudness(p.source for p in program.pieces if p.kind == "speech")
-    gain_db = master.speech_gain_db(
-        speech_lufs, assembly.speech_sample(program), program.rate, bitrate=options.bitrate, cache=cache / "loudness" if cache else None
-    )
-    gain_db = round(gain_db / GAIN_STEP_DB) * GAIN_STEP_DB
-    music_lufs = master.MONO_TARGET_LUFS - assembly.MUSIC_BELOW_SPEECH
-    workers = options.jobs or os.cpu_count() or 1
+def _stretch_seconds(chars: int) -> int:
+    """Stretch length for a work of `chars` characters of speech: about 1/32 of it, so that
+    both cores stay busy to the end; set by the text alone (never by --jobs), so a re-render
+    cuts in the same places and finds its stretches in the cache."""
     lo, hi = STRETCH_SECONDS
-    target = min(hi, max(lo, program.length / program.rate / (16 * workers)))
-    settings = f"{master.ENCODE_VERSION}|{gain_db:.2f}|{music_lufs}|{options.bitrate}|{master.LAME_QUALITY}|{master.LIMIT_DBFS}"
-    stretches = [
-        master.Stretch(
-            start=a,
-            length=b - a,
-            samples=functools.partial(assembly.chunks, program, span=(a, b), speech_gain=10 ** (gain_db / 20), music_lufs=music_lufs),
-            key=assembly.span_key(program, (a, b), settings) if options.use_cache else None,
-        )
-        for a, b in assembly.spans(program, target)
-    ]
-    timeline = master.encode_stretches(
-        stretches,
-        program.rate,
-        out,
-        bitrate=options.bitrate,
-        cache=cache / "encoded" if cache else None,
-        workers=workers,
-        progress=(lambda done: progress("encode", done, program.length)) if progress else None,
-    )
-    return assembly.retime(program, timeline.ms, timeline.duration_ms), timeline.duration_ms
+    return min(hi, max(lo, 5 * round(chars / SPEECH_CHARS_PER_S / 32 / 5)))
+
+
+class _Stream:
+    """One episode's encoding, started while later clips are still being spoken.
+
+    Stretches are cut as the layout grows and encoded at once, which needs the gain before
+    the speech is all there: it is set from the first PROVISIONAL_SPEECH_S of speech (a TTS
+    voice's loudness barely drifts) and checked against all of it when the layout is done;
+    off by more than GAIN_TOLERANCE_DB, every stretch is encoded again with the right one.
+    A cold render and a warm one (clips from the cache) choose the same gain by this rule,
+    so the stretches they encode are the same and stay valid in the cache.
+    """
+
+    def __init__(self, options: RenderOptions, stretch_seconds: int, workers: int, scratch: Path, episode: Path):
+        self.options, self.stretch_seconds, self.workers = options, stretch_seconds, workers
+        self.scratch = scratch   # where stretches that are not cached are encoded
+        self.episode = episode   # the MP3 this becomes: errors name it, not temporary files
+        self.cache = paths.cache_dir(options.cache_dir) if options.use_cache else None
+        self.music_lufs = master.MONO_TARGET_LUFS - assembly.MUSIC_BELOW_SPEECH
+        self.pieces: list[Piece] = []
+        self.cuts = [0]
+        self.cutter: assembly.Cutter | None = None
+        self.rate = 0
+        self.speech = 0                    # samples of speech laid out so far
+        self.gain_db: float | None = None
+        self.loss_db = 0.0
+        self.encoder: master.StretchEncoder | None = None
+        self.submitted = 0                 # stretches handed to the encoder
+        self.total = 0                     # program length, once known (for progress)
+        self.progress: Progress | None = None
+
+    def add(self, piece: Piece, rate: int) -> None:
+        """A piece whose place is final (called by assemble, in the layout thread)."""
+        if self.cutter is None:
+            self.rate, self.cutter = rate, assembly.Cutter(rate, self.stretch_seconds)
+        self.pieces.append(piece)
+        if piece.kind == "speech":
+            self.speech += piece.length
+            if self.gain_db is None and self.speech >= PROVISIONAL_SPEECH_S * rate:
+                self._set_gain(self._so_far())
+        cut = self.cutter.add(piece)
+        if cut is not None:
+            self.cuts.append(cut)
+            self._flush()
+
+    def finish(self, program: Program) -> None:
+        """The whole layout: cut the last stretch and check the gain against all the speech."""
+        self.total = program.length
+        if self.cuts[-1] < program.length:
+            self.cuts.append(program.length)
+        self.rate = program.rate
+        if self.gain_db is None:
+            self._set_gain(program)
+            return
+        self._flush()
+        final = self._rounded(master.gain_for(self._loudness(program)) + self.loss_db)
+        if abs(final - self.gain_db) > GAIN_TOLERANCE_DB:
+            self.encoder.close()
+            self.encoder, self.gain_db, self.submitted = None, final, 0
+            self._flush()
+
+    def write(self, program: Program, out: Path, progress: Progress | None) -> tuple[Program, int]:
+        """Wait for the encoder, join its stretches into `out`; the program retimed to the file."""
+        self.progress = progress
+        if progress:
+            progress("encode", min(self.encoder.done, self.total), self.total)
+        timeline = self.encoder.join(out)
+        return assembly.retime(program, timeline.ms, timeline.duration_ms), timeline.duration_ms
+
+    def close(self) -> None:
+        if self.encoder is not None:
+            self.encoder.close()
+
+    @staticmethod
+    def _rounded(gain_db: float) -> float:
+        return round(gain_db / GAIN_STEP_DB) * GAIN_STEP_DB
+
+    @staticmethod
+    def _loudness(program: Program) -> float:
+        return master.speech_loudness(p.source for p in program.pieces if p.kind == "speech")
+
+    def _so_far(self) -> Program:
+        end = self.pieces[-1].start + self.pieces[-1].length
+        return Program(rate=self.rate, pieces=tuple(self.pieces), chapters=(), cues=(), length=end)
+
+    def _set_gain(self, program: Program) -> None:
+        gain = master.gain_for(self._loudness(program))
+        cache = self.cache / "loudness" if self.cache else None
+        self.loss_db = master.chain_loss_db(assembly.speech_sample(program), program.rate, gain, bitrate=self.options.bitrate, cache=cache)
+        self.gain_db = self._rounded(gain + self.loss_db)
+        self._flush()
+
+    def _report(self, done: int) -> None:
+        if self.progress and self.total:   # only once speaking is over: one bar at a time
+            self.progress("encode", min(done, self.total), self.total)
+
+    def _flush(self) -> None:
+        """Hand every stretch cut so far to the encoder (once the gain is set)."""
+        if self.gain_db is None or len(self.cuts) - 1 <= self.submitted:
+            return
+        if self.encoder is None:
+            self.encoder = master.StretchEncoder(
+                self.rate,
+                self.scratch,
+                bitrate=self.options.bitrate,
+                cache=self.cache / "encoded" if self.cache else None,
+                workers=self.workers,
+                progress=self._report,
+            )
+        program = self._so_far()
+        settings = f"{master.ENCODE_VERSION}|{self.gain_db:.2f}|{self.music_lufs}|{self.options.bitrate}|{master.LAME_QUALITY}|{master.LIMIT_DBFS}"
+        for a, b in zip(self.cuts[self.submitted:], self.cuts[self.submitted + 1:]):
+            self.encoder.submit(master.Stretch(
+                start=a,
+                length=b - a,
+                samples=functools.partial(assembly.chunks, program, span=(a, b), speech_gain=10 ** (self.gain_db / 20), music_lufs=self.music_lufs),
+                key=assembly.span_key(program, (a, b), settings) if self.cache else None,
+            ))
+        self.submitted = len(self.cuts) - 1
 
 
 WORK_PREFIX = ".audiofic-partial-"

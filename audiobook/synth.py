@@ -131,17 +131,21 @@ def _work(batch: list[tuple[Utterance, str]], once: bool) -> list[tuple[str, obj
 
 
 def _batches(todo: list[tuple[str, Utterance]], stateful: bool) -> list[list[tuple[str, Utterance]]]:
-    """Group the work (already longest first). A stateful engine gets a fresh process per
+    """Group the work (in utterance order). A stateful engine gets a fresh process per
     batch, so batches pack small texts together up to a size set by the work (BATCH_CHARS);
     the grouping depends only on the work itself, never on `jobs`, so output does not
     depend on `jobs` either."""
+    total = sum(len(u.text) for _, u in todo)
+    if stateful and total <= SMALL_WORK_CHARS:
+        # A small work is one batch, in utterance order: spoken in this process, it is done
+        # before a pool of workers would have started, and its first clips come first.
+        return [list(todo)]
+    # Longest first: the big paragraphs start early and the workers end together.
+    todo = sorted(todo, key=lambda item: -len(item[1].text))
     if not stateful:
         return [[item] for item in todo]
-    total = sum(len(u.text) for _, u in todo)
     low, high = BATCH_CHARS
-    # A small work is one batch: spoken in this process, it is done before a pool of
-    # workers would have started.
-    limit = total if total <= SMALL_WORK_CHARS else min(high, max(low, total // 8))
+    limit = min(high, max(low, total // 8))
     batches: list[list[tuple[str, Utterance]]] = []
     size = limit
     for item in todo:
@@ -174,14 +178,17 @@ def speak(
     progress: Progress | None = None,
     workdir: Path | None = None,
     stats: SpeakStats | None = None,
+    on_clip: Callable[[int, Clip], None] | None = None,
 ) -> list[Clip]:
     """One Clip per utterance, in order.
 
     engine: the engine for every utterance (profiles' own `engine` field is not consulted).
     cache_dir: the cache root (default paths.cache_dir()). use_cache=False: see the module
     notes on where clips go. jobs: worker processes (default os.cpu_count(); 1 = in this
-    process). progress(done, total, label) is called in this process as each utterance's clip
-    is ready (cache hits first). stats, if given, is filled in. Raises EngineError naming the
+    process). progress(done, total, label) and on_clip(index, clip) are called in this process
+    as each utterance's clip is ready (cache hits first; a work spoken in this process goes in
+    utterance order, so a caller can use the first clips while later ones are spoken).
+    stats, if given, is filled in. Raises EngineError naming the
     utterance that failed, VoiceError for a profile no installed voice fits."""
     stats = stats if stats is not None else SpeakStats()
     stats.utterances = len(utterances)
@@ -221,14 +228,21 @@ def speak(
             if progress is not None:
                 progress(done, total, label)
 
-    waiting: dict[str, list[str]] = {}         # key -> labels of duplicates to report with it
+    waiting: dict[str, list[int]] = {}         # key -> duplicates to report with it
+
+    def deliver(i: int) -> None:
+        report(utterances[i].label)
+        if on_clip is not None:
+            duration_ms, rate = ready[keys[i]]
+            on_clip(i, Clip(key=keys[i], path=location(keys[i]), duration_ms=duration_ms, sample_rate=rate, text=utterances[i].text))
+
     for i, (utt, key) in enumerate(zip(utterances, keys)):
         if key in first:
             stats.duplicates += 1
             if key in ready:
-                report(utt.label)
+                deliver(i)
             else:
-                waiting[key].append(utt.label)
+                waiting[key].append(i)
             continue
         first[key] = i
         path = location(key)
@@ -236,7 +250,7 @@ def speak(
             try:
                 ready[key] = check_clip(path, utt.text, utt.profile.rate)
                 stats.cached += 1
-                report(utt.label)
+                deliver(i)
                 continue
             except EngineError:
                 stats.repaired += 1
@@ -245,16 +259,14 @@ def speak(
         todo.append((key, utt))
         waiting[key] = []
 
-    # Longest first: the big paragraphs start early and the workers end together.
-    todo.sort(key=lambda item: -len(item[1].text))
     workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
 
     def finished(key: str, utt: Utterance, result: tuple[int, int]) -> None:
         ready[key] = result
         stats.synthesized += 1
-        report(utt.label)
-        for label in waiting.get(key, ()):
-            report(label)
+        deliver(first[key])
+        for i in waiting.get(key, ()):
+            deliver(i)
 
     batches = _batches(todo, eng.stateful)
     # One batch, and this process's engine has said nothing yet: it is as fresh as a new

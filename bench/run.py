@@ -145,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in (args.sizes or ("10000,30000" if args.quick else "10000,30000,100000")).split(",")]
     render_cmd, render_desc = audiofic_command()
     jobs = ["-j", str(args.jobs)] if args.jobs else []
+    # pip compiles the modules of a package it installs; an editable checkout's are compiled on
+    # first import, unless PYTHONDONTWRITEBYTECODE is set (as on the shared machines), when
+    # every run would compile them again. Compile once, as an install would (bench/ too).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "audiobook"), str(BENCH)], check=True)
 
     tmp = Path(tempfile.mkdtemp(prefix="audiofic-bench-"))
     env = dict(os.environ, AUDIOFIC_CACHE=str(tmp / "default-cache"))   # nothing touches the user's cache

@@ -4,8 +4,8 @@
 
 Runs the real `audiobook.render.render()` once, with a clock wrapped around the stage
 functions it calls (looked up by name, so this follows the code as it changes): read,
-segment, cast, speak (synthesis in the worker processes), assemble, the loudness
-measurement, encode (ffmpeg), cover, tagging; plus the time spent *producing* samples
+segment, cast, speak, the layout thread (which encodes stretches while speech goes on),
+the loudness measurement, encode (ffmpeg), join, cover, tagging; plus the time spent *producing* samples
 (assemble.chunks: reading clips, generating stings, applying gain) whichever stage consumes
 them, and the child CPU time (ffmpeg). Times are inclusive (encode includes the chunks it
 pulls). Prints one JSON object.
@@ -79,17 +79,19 @@ def main(argv: list[str] | None = None) -> int:
     from audiobook import assemble, master, render, tag, cover  # noqa: F401
     TIMES["import audiobook (numpy, PIL, mutagen, pyttsx3 on first use)"] = time.perf_counter() - start
 
-    for attr, name in (("read", "read"), ("segment", "segment"), ("cast", "cast"), ("speak", "speak (synthesis, worker processes)"),
-                       ("make_cover", "cover"), ("write_tags", "tag (ID3v2.3, CHAP/CTOC, APIC)")):
+    for attr, name in (("read", "read"), ("segment", "segment"), ("cast", "cast"), ("speak", "speak (synthesis; encoding runs alongside)"),
+                       ("_cover", "cover (cached by what it shows)"), ("write_tags", "tag (ID3v2.3, CHAP/CTOC, APIC)"),
+                       ("_lay_out", "layout thread (waits for clips; cuts and hands stretches to the encoder)")):
         patch(render, attr, name)
     patch(assemble, "assemble", "assemble (layout)")
     patch(assemble, "chunks", "  samples produced (read clips, stings, gain)")
     patch(assemble, "_sting", "    of which stings (numpy)")
     patch(assemble, "speech_sample", "limiter estimate: speech sample")
     patch(master, "speech_loudness", "loudness (steps stored by the speech workers)")
-    patch(master, "speech_gain_db", "gain incl. limiter/encoder loss estimate")
-    patch(master, "encode_stretches", "encode stretches in parallel + join (wall)")
-    patch(master, "encode", "    ffmpeg encodes, summed over threads")
+    patch(master, "chain_loss_db", "limiter/encoder loss estimate (ffmpeg round trip)")
+    patch(master.StretchEncoder, "join", "after speech: wait for the last stretches + join (wall)")
+    patch(master, "_join", "    join frames + Info header")
+    patch(master, "encode", "ffmpeg encodes, summed over threads")
 
     options = render.RenderOptions(out_dir=args.output, cache_dir=args.cache_dir, use_cache=not args.no_cache, jobs=args.jobs)
     cpu0 = child_cpu()

@@ -176,10 +176,9 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 
 def _encoding_under_way(out: Path, cache: Path) -> bool:
-    """ffmpeg is writing: a stretch into the encoded cache, or the MP3 in the work folder."""
-    stretch = any((cache / "encoded").glob("*/.*.tmp"))
-    joined = any(out.glob(f"{WORK_PREFIX}*/**/*.mp3")) if out.exists() else False
-    return stretch or joined
+    """Speech is over and the episode is being finished: its work folder exists (stretches
+    are encoded from the first minute of speech on, the work folder only once all is said)."""
+    return bool(partial_folders(out)) if out.exists() else False
 
 
 def assert_encoded_cache_whole(cache: Path) -> None:

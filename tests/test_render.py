@@ -434,3 +434,87 @@ def test_editing_one_paragraph_resynthesizes_only_it(tmp_path):
     assert doc["speech"] == {"synthesized": 1, "cached": first["synthesized"] - 1}
     vtt = Path(doc["outputs"][0]["transcript"]).read_text(encoding="utf-8")
     assert "the dog still" in " ".join(vtt.split()) and "the cat still" not in " ".join(vtt.split())
+
+
+# ---- encoding while speaking: the provisional gain ------------------------------------------
+
+
+def _loud_notes_quiet_story(tmp_path: Path, monkeypatch) -> Path:
+    """A work whose first two minutes (header, author's notes) are read 14 dB louder than the
+    five-minute story after them: the gain set from the first minute of speech is far off."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "voices").mkdir()
+    (tmp_path / "voices" / "loud.toml").write_text('language = "en"\nvolume = 1.0\n')
+    (tmp_path / "voices" / "quiet.toml").write_text('language = "en"\nvolume = 0.2\n')
+    sentence = "the rain kept falling on the quiet harbour town while she waited for the boat"
+    notes = [f"A/N: {sentence} and this is note {i}, thank you all for reading." for i in range(8)]
+    story = [f"{sentence.capitalize()}, said the story in part {i}." * 3 for i in range(40)]
+    text = tmp_path / "fic.txt"
+    text.write_text("\n\n".join(notes + story) + "\n", encoding="utf-8")
+    return text
+
+
+def _stretch_log(monkeypatch) -> list[tuple[str, int]]:
+    """Record ("submit", stretch start) and ("spoken", 0) events of render() in order."""
+    from audiobook import master, render
+
+    events: list[tuple[str, int]] = []
+    submit, speak = master.StretchEncoder.submit, render.speak
+
+    def logged_submit(self, stretch):
+        events.append(("submit", stretch.start))
+        return submit(self, stretch)
+
+    def logged_speak(*args, **kwargs):
+        try:
+            return speak(*args, **kwargs)
+        finally:
+            events.append(("spoken", 0))
+
+    monkeypatch.setattr(master.StretchEncoder, "submit", logged_submit)
+    monkeypatch.setattr(render, "speak", logged_speak)
+    return events
+
+
+VOICES = ("--voice", "header=loud", "--voice", "outro=loud", "--voice", "note=loud", "--voice", "narration=quiet")
+
+
+@needs_ffprobe
+def test_a_gain_set_too_early_is_corrected_by_encoding_again(tmp_path, monkeypatch):
+    text = _loud_notes_quiet_story(tmp_path, monkeypatch)
+    events = _stretch_log(monkeypatch)
+    doc = render_test_engine(text, *VOICES, out=tmp_path / "out", cache=tmp_path / "cache")
+    starts = [start for kind, start in events if kind == "submit"]
+    assert events.index(("spoken", 0)) > 0, "encoding started while the story was still being spoken"
+    assert len(starts) > len(set(starts)), "the stretches encoded with the first minute's gain were encoded again"
+    lufs, peak = ebur128(Path(doc["outputs"][0]["mp3"]))
+    assert abs(lufs - -19.0) <= 1.0, lufs   # measured by the system's ffmpeg
+    assert peak <= -1.0, peak
+
+
+def test_a_steady_voice_keeps_the_first_minutes_gain(tmp_path, monkeypatch):
+    text = _loud_notes_quiet_story(tmp_path, monkeypatch)
+    events = _stretch_log(monkeypatch)
+    same = ("--voice", "header=quiet", "--voice", "outro=quiet", "--voice", "note=quiet", "--voice", "narration=quiet")
+    render_test_engine(text, *same, out=tmp_path / "out", cache=tmp_path / "cache")
+    starts = [start for kind, start in events if kind == "submit"]
+    assert events.index(("spoken", 0)) > 0, "encoding started while the story was still being spoken"
+    assert len(starts) == len(set(starts)) > 5, "every stretch encoded once"
+
+
+def test_warm_re_render_equals_a_cold_render_of_the_edited_text(tmp_path, monkeypatch):
+    """Cuts and gain follow from the text alone: a re-render reusing cached clips and stretches
+    writes the same audio as a render of the edited text from nothing."""
+    text = _loud_notes_quiet_story(tmp_path, monkeypatch)
+    render_test_engine(text, out=tmp_path / "first", cache=tmp_path / "cache")
+    edited = text.read_text(encoding="utf-8").replace("in part 20.", "in part twenty.")
+    text.write_text(edited, encoding="utf-8")
+    warm = render_test_engine(text, out=tmp_path / "warm", cache=tmp_path / "cache")
+    cold = render_test_engine(text, out=tmp_path / "cold", cache=tmp_path / "fresh")
+    assert warm["speech"]["synthesized"] == 1
+
+    def audio(doc) -> bytes:
+        data = Path(doc["outputs"][0]["mp3"]).read_bytes()
+        return data[data.index(b"Info") - 21:]   # from the Info frame on: the audio, not the ID3 tag
+
+    assert audio(warm) == audio(cold)
