@@ -139,7 +139,7 @@ def plan(inputs, as_json, voice_overrides):
 @click.option("--interludes", "placement", type=click.Choice(["inline", "spread"]), default=None, help="Where song interludes go: where the author put the playlist (inline, default) or spread between the story's sections.")
 @click.option("--no-header", is_flag=True, help="Leave out the spoken 'Title, by Author' introduction.")
 @click.option("--no-outro", is_flag=True, help="Leave out the spoken credits at the end.")
-@click.option("--bitrate", type=click.IntRange(32, 320), default=64, show_default=True, help="MP3 bitrate in kbit/s (constant).")
+@click.option("--bitrate", type=click.Choice(["32", "40", "48", "56", "64", "80", "96", "112", "128", "160", "192", "224", "256", "320"]), default="64", show_default=True, help="MP3 bitrate in kbit/s (constant).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Parallel speech workers and encoders [default: all cores].")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache of spoken clips and encoded stretches [default: $AUDIOFIC_CACHE or the user cache folder].")
 @click.option("--no-cache", is_flag=True, help="Speak and encode everything afresh and keep nothing.")
@@ -171,7 +171,7 @@ def render(inputs, out_dir, voice_overrides, split, placement, no_header, no_out
         outro=not no_outro,
         split=split,
         placement=placement,
-        bitrate=bitrate,
+        bitrate=int(bitrate),
     )
     report = render_works(list(inputs) or [DEFAULT_INPUT], options, Progress(quiet))
     for path, message in report.failures:

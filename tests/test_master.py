@@ -134,3 +134,58 @@ def test_clip_loudness_steps_are_stored_and_agree_with_one_pass(tmp_path):
     # a damaged steps file is measured again, not trusted
     master.steps_path(paths[0]).write_bytes(b"garbage")
     assert master.speech_loudness(paths) == pytest.approx(whole, abs=0.2)
+
+
+def _crc16_bitwise(data: bytes) -> int:
+    """CRC-16/ARC the slow, obvious way (reflected polynomial 0xA001, start 0)."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+@pytest.mark.parametrize("size", [0, 1, 1023, 1024, 1025, 5000, 70001])
+def test_crc16_matches_the_bitwise_definition_and_chains(size):
+    data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+    assert master.crc16(data) == _crc16_bitwise(data)
+    cut = size // 3
+    assert master.crc16(data[cut:], master.crc16(data[:cut])) == _crc16_bitwise(data)
+    assert _crc16_bitwise(b"123456789") == 0xBB3D   # the published check value of CRC-16/ARC
+
+
+@needs_ffprobe
+def test_joined_file_has_an_info_frame_every_reader_agrees_with(tmp_path):
+    """The Info frame written in Python: ffprobe and mutagen take the same duration from it,
+    its LAME tag CRC checks out, and the audio decodes as if ffmpeg had joined the frames."""
+    import subprocess
+
+    from mutagen.mp3 import MP3
+
+    from tests.audio_checks import FFMPEG
+
+    x = speechlike(20, seed=5) * 0.5
+    stretches = [
+        master.Stretch(start=a, length=b - a, samples=(lambda a=a, b=b: [x[a:b]]))
+        for a, b in ((0, RATE * 7), (RATE * 7, RATE * 13 + 11), (RATE * 13 + 11, x.size))
+    ]
+    ours = tmp_path / "ours.mp3"
+    timeline = master.encode_stretches(stretches, RATE, ours, workers=2)
+    frame = ours.read_bytes()[:208]
+    assert frame[21:25] == b"Info"
+    assert int.from_bytes(frame[29:33], "big") == timeline.frames
+    assert int.from_bytes(frame[33:37], "big") == ours.stat().st_size
+    assert int.from_bytes(frame[175:177], "big") == _crc16_bitwise(frame[:175] + bytes(2) + frame[177:190])
+    assert int.from_bytes(frame[173:175], "big") == _crc16_bitwise(ours.read_bytes()[208:])
+    seconds = timeline.frames * master.FRAME / master.OUTPUT_RATE
+    assert float(ffprobe(ours)["format"]["duration"]) == pytest.approx(seconds, abs=0.03)
+    assert MP3(ours).info.length == pytest.approx(seconds, abs=0.03)
+    # the same frames joined by ffmpeg's own muxer decode to the same samples
+    theirs = tmp_path / "theirs.mp3"
+    subprocess.run([FFMPEG, "-v", "error", "-i", str(ours), "-c", "copy", "-write_xing", "1", str(theirs)], check=True)
+
+    def decoded(path):
+        return subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-f", "s16le", "-"], capture_output=True, check=True).stdout
+
+    assert decoded(ours) == decoded(theirs)
