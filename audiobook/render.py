@@ -18,7 +18,7 @@ import tempfile
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,6 +202,7 @@ def render_work(
                 )
             except BaseException:
                 board.abandon()   # the layout thread stops waiting for clips
+                wait([laid])      # ... and is done before its encoders are closed
                 raise
             programs = laid.result()
             episodes = []
