@@ -464,10 +464,11 @@ class _Stream:
         return Program(rate=self.rate, pieces=tuple(self.pieces), chapters=(), cues=(), length=end)
 
     def _set_gain(self, program: Program) -> None:
-        gain = master.gain_for(self._loudness(program))
+        lufs = self._loudness(program)
         cache = self.cache / "loudness" if self.cache else None
-        self.loss_db = master.chain_loss_db(assembly.speech_sample(program), program.rate, gain, bitrate=self.options.bitrate, cache=cache)
-        self.gain_db = self._rounded(gain + self.loss_db)
+        gain = master.speech_gain_db(lufs, assembly.speech_sample(program), program.rate, bitrate=self.options.bitrate, cache=cache)
+        self.loss_db = gain - master.gain_for(lufs)   # kept for the check against all the speech
+        self.gain_db = self._rounded(gain)
         self._flush()
 
     def _report(self, done: int) -> None:

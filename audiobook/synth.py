@@ -230,11 +230,14 @@ def speak(
 
     waiting: dict[str, list[int]] = {}         # key -> duplicates to report with it
 
+    def clip(i: int) -> Clip:
+        duration_ms, rate = ready[keys[i]]
+        return Clip(key=keys[i], path=location(keys[i]), duration_ms=duration_ms, sample_rate=rate, text=utterances[i].text)
+
     def deliver(i: int) -> None:
         report(utterances[i].label)
         if on_clip is not None:
-            duration_ms, rate = ready[keys[i]]
-            on_clip(i, Clip(key=keys[i], path=location(keys[i]), duration_ms=duration_ms, sample_rate=rate, text=utterances[i].text))
+            on_clip(i, clip(i))
 
     for i, (utt, key) in enumerate(zip(utterances, keys)):
         if key in first:
@@ -278,11 +281,8 @@ def speak(
     elif todo:
         _run_pool(eng.name, eng.stateful, batches, workers, location, finished)
 
-    clips = []
-    for utt, key in zip(utterances, keys):
-        duration_ms, rate = ready[key]
-        stats.audio_ms += duration_ms
-        clips.append(Clip(key=key, path=location(key), duration_ms=duration_ms, sample_rate=rate, text=utt.text))
+    clips = [clip(i) for i in range(len(utterances))]
+    stats.audio_ms += sum(c.duration_ms for c in clips)
     return clips
 
 
