@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError, RenderError
-from .master import LoudnessMeter, ffmpeg_exe, why_ffmpeg_failed
+from .master import LoudnessMeter, clip_steps, ffmpeg_exe, why_ffmpeg_failed
 from .models import STORY_ROLES, Chapter, Clip, Cue, Piece, Program, Script, Segment
 
 CUE_CHARS = 65            # WebVTT line length that reads well on a phone
@@ -270,7 +270,7 @@ def chunks(
     """The program's samples (or those of `span`) as float32 chunks of a few seconds.
 
     Speech is scaled by `speech_gain`, music is brought to `music_lufs`. Spans cut only
-    through silence.
+    through silence: pauses, or quiet inside a clip (see Cutter), never through music.
     """
     lo, hi = span or (0, program.length)
     block = program.rate * CHUNK_SECONDS
@@ -279,7 +279,8 @@ def chunks(
         if end <= lo or piece.start >= hi:
             continue
         if piece.kind == "speech":
-            for chunk in _read_clip(piece, program.rate, block):
+            part = (max(lo, piece.start) - piece.start, min(hi, end) - piece.start)
+            for chunk in _read_clip(piece, program.rate, block, part):
                 yield chunk * speech_gain if speech_gain != 1.0 else chunk
         elif piece.kind == "silence":
             left = min(end, hi) - max(piece.start, lo)
@@ -293,36 +294,56 @@ def chunks(
             yield _fit(_normalise(_excerpt(piece, program.rate), program.rate, music_lufs), piece.length)
 
 
-MIN_CUT_SILENCE_MS = 300
+MIN_CUT_SILENCE_MS = 300   # a pause between pieces this long can take a cut
+QUIET_STEPS = 2            # ... and so can this many quiet 100 ms steps inside a clip (a sentence's end)
+QUIET_POWER = 1e-6         # K-weighted mean square of a quiet step: -60 dB
 
 
 class Cutter:
     """Cuts a program, as its pieces are laid out, into stretches of about `target_seconds`,
-    each cut in the middle of a pause.
+    each cut in the middle of a pause: between pieces, or inside a clip where it is quiet
+    for QUIET_STEPS loudness steps (eSpeak leaves ~350 ms between sentences), so a long
+    paragraph is not one long stretch.
 
-    Stretches are encoded separately (in parallel, and cached: an edit re-encodes only the
-    stretch it falls in, as the cuts after it land in the same pauses again).
+    Stretches are encoded separately (in parallel, and cached). Pauses between pieces are
+    preferred (half the target will do, and cuts inside a clip keep half the target from its
+    end), so stretches follow the clips: an edit re-encodes the stretches of the clip it
+    changed, and the cuts after it land in the same places again.
     """
 
     def __init__(self, rate: int, target_seconds: float):
+        self.rate = rate
         self.target = int(target_seconds * rate)
         self.min_silence = MIN_CUT_SILENCE_MS * rate // 1000
         self.last = 0
 
-    def add(self, piece: Piece) -> int | None:
+    def add(self, piece: Piece) -> list[int]:
         """Where to cut for this piece, if anywhere."""
-        middle = piece.start + piece.length // 2
-        if piece.kind == "silence" and piece.length >= self.min_silence and middle - self.last >= self.target:
-            self.last = middle
-            return middle
-        return None
+        end = piece.start + piece.length
+        if piece.kind == "silence" and piece.length >= self.min_silence:
+            at = piece.start + piece.length // 2
+            if at - self.last >= self.target // 2:
+                self.last = at
+                return [at]
+        elif piece.kind == "speech" and end - self.last > self.target + self.target // 2:
+            cuts = []
+            for at in (piece.start + m for m in self._quiet_middles(piece)):
+                if at - self.last >= self.target and end - at >= self.target // 2:
+                    cuts.append(at)
+                    self.last = at
+            return cuts
+        return []
 
-
-def spans(program: Program, target_seconds: float) -> list[tuple[int, int]]:
-    """A whole program's stretches (see Cutter)."""
-    cutter = Cutter(program.rate, target_seconds)
-    cuts = [0, *(c for c in map(cutter.add, program.pieces) if c is not None), program.length]
-    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+    def _quiet_middles(self, piece: Piece) -> list[int]:
+        """Middles of the clip's quiet runs, in samples from its start."""
+        quiet = np.concatenate([[False], clip_steps(piece.source) < QUIET_POWER, [False]])
+        edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+        middles = []
+        for a, b in zip(edges[::2], edges[1::2]):
+            at = round((a + b) / 2 * self.rate / 10)           # steps are 100 ms
+            if b - a >= QUIET_STEPS and 0 < at < piece.length:
+                middles.append(at)
+        return middles
 
 
 def span_key(program: Program, span: tuple[int, int], settings: str) -> str:
@@ -338,7 +359,8 @@ def span_key(program: Program, span: tuple[int, int], settings: str) -> str:
         elif piece.kind == "excerpt":
             stat = piece.source.stat()
             source = f"{piece.source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-        digest.update(f"|{piece.kind}:{max(piece.start, lo) - lo}:{min(piece.start + piece.length, hi) - max(piece.start, lo)}:{source}:{piece.variant}:{piece.offset_ms}".encode())
+        start = max(piece.start, lo)
+        digest.update(f"|{piece.kind}:{start - lo}:{start - piece.start}:{min(piece.start + piece.length, hi) - start}:{source}:{piece.variant}:{piece.offset_ms}".encode())
     return digest.hexdigest()
 
 
@@ -375,28 +397,32 @@ def speech_sample(program: Program, seconds: float = 20.0) -> np.ndarray:
     return np.concatenate(heads)[:budget]
 
 
-def _read_clip(piece: Piece, rate: int, block: int) -> Iterator[np.ndarray]:
-    """A clip's samples as float32, resampled if its rate differs, exactly piece.length long."""
+def _read_clip(piece: Piece, rate: int, block: int, part: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
+    """A clip's samples (those of `part`, in samples from its start) as float32, resampled if
+    its rate differs; exactly as many as piece.length says."""
+    lo, hi = part or (0, piece.length)
     try:
         with wave.open(str(piece.source), "rb") as w:
             if w.getsampwidth() != 2 or w.getnchannels() != 1:
                 raise RenderError("clip is not 16-bit mono WAV; rerun with --no-cache", piece.source)
             clip_rate = w.getframerate()
-            sent = 0
+            sent = lo
             if clip_rate == rate:
-                while sent < piece.length:
-                    data = np.frombuffer(w.readframes(min(block, piece.length - sent)), dtype="<i2")
+                if lo:
+                    w.setpos(min(lo, w.getnframes()))
+                while sent < hi:
+                    data = np.frombuffer(w.readframes(min(block, hi - sent)), dtype="<i2")
                     if not data.size:
                         break
                     sent += data.size
                     yield data.astype(np.float32) / 32768.0
             else:  # rare (a platform voice at another rate): short clips, resample whole
                 data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
-                yield _fit(_resample(data, clip_rate, rate), piece.length)
-                sent = piece.length
+                yield _fit(_resample(data, clip_rate, rate), piece.length)[lo:hi]
+                sent = hi
     except (OSError, EOFError, wave.Error) as exc:
         raise RenderError(f"clip is unreadable ({exc}); rerun with --no-cache", piece.source) from None
-    if sent < piece.length:
+    if sent < hi:
         raise RenderError("clip is shorter than when it was laid out; rerun with --no-cache", piece.source)
 
 

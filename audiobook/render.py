@@ -368,7 +368,7 @@ def _write_episode(program, stream: _Stream, script: Script, stem: str, title: s
 GAIN_STEP_DB = 0.2   # gain is rounded so a small edit keeps the other stretches' cached MP3s valid
 PROVISIONAL_SPEECH_S = 60   # the gain is set from this much speech, so encoding can start
 GAIN_TOLERANCE_DB = 0.5     # ... and kept if all the speech, measured at the end, agrees this well
-STRETCH_SECONDS = (30, 600)   # encoded stretches: short for cheap re-encodes, long for few joins
+STRETCH_SECONDS = (5, 600)   # encoded stretches: short for cheap re-encodes, long for few joins
 SPEECH_CHARS_PER_S = 15       # about 160 words a minute
 
 
@@ -377,7 +377,7 @@ def _stretch_seconds(chars: int) -> int:
     both cores stay busy to the end; set by the text alone (never by --jobs), so a re-render
     cuts in the same places and finds its stretches in the cache."""
     lo, hi = STRETCH_SECONDS
-    return min(hi, max(lo, 5 * round(chars / SPEECH_CHARS_PER_S / 32 / 5)))
+    return min(hi, max(lo, 5 * round(chars / SPEECH_CHARS_PER_S / 64 / 5)))
 
 
 class _Stream:
@@ -418,9 +418,9 @@ class _Stream:
             self.speech += piece.length
             if self.gain_db is None and self.speech >= PROVISIONAL_SPEECH_S * rate:
                 self._set_gain(self._so_far())
-        cut = self.cutter.add(piece)
-        if cut is not None:
-            self.cuts.append(cut)
+        cuts = self.cutter.add(piece)
+        if cuts:
+            self.cuts.extend(cuts)
             self._flush()
 
     def finish(self, program: Program) -> None:

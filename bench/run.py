@@ -295,7 +295,7 @@ def print_table(res: dict, out: Path) -> None:
     bc = s["bare_check"]
     print(f"  bare output check: {bc['mp3_s']:.1f} s of MP3, {bc['words_per_minute']:.0f} words/min -> {'sane' if bc['sane'] else 'NOT SANE'}")
     print("  (bare = eSpeak NG whole text | ffmpeg, no pauses/header/stings; prime = cold render filling the cache)")
-    print(f"\nGenerated works (cold, --no-cache); median wall over runs, memory = max over runs")
+    print("\nGenerated works (cold, --no-cache); median wall over runs, memory = max over runs")
     print(f"  {'words':>7} {'runs':>4} {'wall s':>8} {'audio min':>9} {'realtime':>9} {'ms/word':>8} {'cpu s':>7} {'largest MB':>10} {'tree MB':>8}")
     for g in res["generated"]:
         print(f"  {g['words']:7d} {g['runs']:4d} {g['wall_s']['median']:8.1f} {g['audio_s'] / 60:9.1f} {g['realtime']:8.0f}x "

@@ -5,10 +5,11 @@
 Runs the real `audiobook.render.render()` once, with a clock wrapped around the stage
 functions it calls (looked up by name, so this follows the code as it changes): read,
 segment, cast, speak, the layout thread (which encodes stretches while speech goes on),
-the loudness measurement, encode (ffmpeg), join, cover, tagging; plus the time spent *producing* samples
-(assemble.chunks: reading clips, generating stings, applying gain) whichever stage consumes
-them, and the child CPU time (ffmpeg). Times are inclusive (encode includes the chunks it
-pulls). Prints one JSON object.
+the loudness measurement, encode (limiter, soxr and LAME, in threads of this process), join,
+cover, tagging; plus the time spent *producing* samples (assemble.chunks: reading clips,
+generating stings, applying gain) whichever stage consumes them, and the child CPU time
+(ffmpeg, which only decodes the loudness sample now). Times are inclusive (encode includes
+the chunks it pulls). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -88,10 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     patch(assemble, "_sting", "    of which stings (numpy)")
     patch(assemble, "speech_sample", "limiter estimate: speech sample")
     patch(master, "speech_loudness", "loudness (steps stored by the speech workers)")
-    patch(master, "chain_loss_db", "limiter/encoder loss estimate (ffmpeg round trip)")
+    patch(master, "chain_loss_db", "limiter/encoder loss estimate (encode a sample, ffmpeg decodes it)")
     patch(master.StretchEncoder, "join", "after speech: wait for the last stretches + join (wall)")
     patch(master, "_join", "    join frames + Info header")
-    patch(master, "encode", "ffmpeg encodes, summed over threads")
+    patch(master, "encode_frames", "encode (limiter, soxr, LAME), summed over threads")
 
     options = render.RenderOptions(out_dir=args.output, cache_dir=args.cache_dir, use_cache=not args.no_cache, jobs=args.jobs)
     cpu0 = child_cpu()
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "stages_s": {k: round(v, 3) for k, v in TIMES.items()},
         "calls": dict(CALLS),
         "process_total_s": round(time.perf_counter() - T0, 3),
-        "reaped_child_cpu_s (ffmpeg; not workers)": round(child_cpu() - cpu0, 3),
+        "reaped_child_cpu_s (ffmpeg decodes; not workers)": round(child_cpu() - cpu0, 3),
     }, indent=2))
     return 0
 

@@ -12,7 +12,7 @@ import pytest
 from audiobook import assemble as asm
 from audiobook.errors import InputError, RenderError
 from audiobook.master import ffmpeg_exe
-from audiobook.models import Clip, Document, Interludes, Metadata, Script, Segment, Song
+from audiobook.models import Clip, Document, Interludes, Metadata, Piece, Program, Script, Segment, Song
 
 RATE = 22050
 
@@ -167,3 +167,60 @@ def test_chunks_stream_in_bounded_pieces_and_scale_speech(tmp_path, clips):
     first = program.pieces[1]
     assert first.kind == "speech"
     np.testing.assert_allclose(loud[first.start:first.start + 100], 2 * np.concatenate(plain)[first.start:first.start + 100])
+
+
+def sentences_clip(tmp: Path, name: str, sentences: list[float], gap: float = 0.35) -> Path:
+    """A clip like eSpeak's: sentences of tone with `gap` seconds of digital silence between."""
+    parts = []
+    for seconds in sentences:
+        parts += [(np.sin(np.arange(int(seconds * RATE)) * 0.05) * 8000).astype("<i2"), np.zeros(int(gap * RATE), dtype="<i2")]
+    x = np.concatenate(parts[:-1])
+    path = tmp / f"{name}.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(x.tobytes())
+    return path
+
+
+def test_stretches_are_cut_between_sentences_inside_a_long_clip(tmp_path):
+    """A 40 s paragraph need not be one stretch: cuts land in its sentence pauses, at least
+    the target apart, never in sound; a clip with no pause gets none."""
+    sentences = [4.0, 6.5, 3.0, 7.0, 5.0, 6.0, 4.5]
+    path = sentences_clip(tmp_path, "para", sentences)
+    with wave.open(str(path)) as w:
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    speech = Piece("speech", start=RATE, length=samples.size, source=path)
+    cutter = asm.Cutter(RATE, 5)
+    cuts = cutter.add(Piece("silence", start=0, length=RATE))   # too early for a cut
+    cuts += cutter.add(speech)
+    assert len(cuts) >= 4
+    assert all(b - a >= 5 * RATE for a, b in zip([0, *cuts], cuts))
+    for at in cuts:   # in the middle of a pause: 100 ms of silence either side
+        around = samples[at - speech.start - RATE // 10: at - speech.start + RATE // 10]
+        assert np.all(around == 0)
+    assert speech.start + speech.length - cuts[-1] >= 2.5 * RATE    # half the target kept from the clip's end ...
+    gap = Piece("silence", start=speech.start + speech.length, length=RATE)
+    assert cutter.add(gap) == [gap.start + gap.length // 2]         # ... so the paragraph's pause takes a cut
+    steady = Piece("speech", start=gap.start + gap.length, length=RATE * 30, source=clip(tmp_path, "steady", 30).path)
+    assert cutter.add(steady) == []
+
+
+def test_spans_cut_inside_a_clip_read_back_to_the_whole_program(tmp_path):
+    path = sentences_clip(tmp_path, "para", [3.0, 4.0, 2.0, 5.0])
+    with wave.open(str(path)) as w:
+        n = w.getnframes()
+    program = Program(rate=RATE, pieces=(
+        Piece("silence", 0, RATE // 2),
+        Piece("speech", RATE // 2, n, source=path),
+        Piece("silence", RATE // 2 + n, RATE // 2),
+    ), chapters=(), cues=(), length=n + RATE)
+    cutter = asm.Cutter(RATE, 3)
+    cuts = [0, *(c for p in program.pieces for c in cutter.add(p)), program.length]
+    assert any(program.pieces[1].start < c < program.pieces[2].start for c in cuts)
+    whole = np.concatenate(list(asm.chunks(program)))
+    joined = np.concatenate([np.concatenate(list(asm.chunks(program, span=s))) for s in zip(cuts, cuts[1:])])
+    assert np.array_equal(joined, whole)
+    keys = [asm.span_key(program, s, "x") for s in zip(cuts, cuts[1:])]
+    assert len(set(keys)) == len(keys)   # parts of one clip are told apart

@@ -73,16 +73,55 @@ def test_encode_writes_cbr_mono_44k_with_target_loudness(tmp_path):
 
 
 def test_missing_ffmpeg_is_a_clear_error(tmp_path, monkeypatch):
+    # ffmpeg decodes the loudness sample's round trip through the encoder
     monkeypatch.setenv("AUDIOFIC_FFMPEG", str(tmp_path / "no-ffmpeg"))
     with pytest.raises(RenderError, match="ffmpeg not found"):
-        master.encode([np.zeros(100, dtype=np.float32)], RATE, tmp_path / "x.mp3")
-    assert not (tmp_path / "x.mp3").exists()
+        master.encoded_lufs(speechlike(3), RATE, 0.0)
 
 
-def test_failing_ffmpeg_is_a_clear_error(tmp_path):
-    # the output folder does not exist: ffmpeg starts, then fails to open the file
-    with pytest.raises(RenderError, match="ffmpeg could not encode"):
+def test_unwritable_output_is_a_clear_error(tmp_path):
+    with pytest.raises(RenderError, match="cannot write the episode"):
         master.encode([np.zeros(RATE, dtype=np.float32)], RATE, tmp_path / "missing" / "x.mp3")
+    assert not (tmp_path / "missing").exists()
+
+
+# ---- the limiter -------------------------------------------------------------------------------
+
+
+def _limited(x: np.ndarray, step: int, rate: int = RATE, **kw) -> np.ndarray:
+    limiter = master.Limiter(rate, **kw)
+    out = [limiter.process(x[i:i + step]) for i in range(0, x.size, step)]
+    return np.concatenate([*out, limiter.flush()])
+
+
+@pytest.mark.parametrize("step", [1, 37, 4410, 10**7])
+def test_limiter_keeps_every_sample_under_the_ceiling_in_any_chunking(step):
+    x = speechlike(4, seed=5) * 2.5                                # peaks ~8 dB over 0 dBFS
+    x[1000] = 40.0                                                # and one absurd spike
+    y = _limited(x, step)
+    assert y.size == x.size
+    assert np.abs(y).max() <= 10 ** (master.LIMIT_DBFS / 20) * (1 + 1e-6)
+    assert np.array_equal(y, _limited(x, 10**7))                  # streaming changes nothing
+    gain = y[np.abs(x) > 0.05] / x[np.abs(x) > 0.05]
+    assert gain.max() <= 1.0 + 1e-6 and gain.min() > 0
+
+
+def test_limiter_leaves_quiet_audio_untouched_and_moves_its_gain_smoothly():
+    x = speechlike(4, seed=6) * 0.3
+    assert np.abs(x).max() < 10 ** (master.LIMIT_DBFS / 20)
+    assert np.array_equal(_limited(x, 4410), x)
+    # a tone with one loud burst: the gain ramps down before it and back up after, no steps
+    t = np.arange(RATE * 2) / RATE
+    tone = (0.5 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    tone[RATE:RATE + 2000] *= 3
+    y = _limited(tone, 4410)
+    gain = np.abs(y) / np.maximum(np.abs(tone), 1e-9)
+    loud = np.abs(tone) > 0.2
+    steps = np.abs(np.diff(20 * np.log10(gain[loud])))
+    assert steps.max() < 1.5                                      # dB between neighbouring loud samples
+    before = gain[RATE - 200:RATE][np.abs(tone[RATE - 200:RATE]) > 0.2]
+    assert before.min() < 0.9                                     # it looked ahead
+    assert np.all(gain[RATE + 2000 + RATE // 2:][loud[RATE + 2000 + RATE // 2:]] > 0.999)   # and recovered
 
 
 @needs_ffprobe
@@ -146,12 +185,15 @@ def _crc16_bitwise(data: bytes) -> int:
     return crc
 
 
-@pytest.mark.parametrize("size", [0, 1, 1023, 1024, 1025, 5000, 70001])
+@pytest.mark.parametrize("size", [0, 1, 63, 64, 1023, 1024, 1025, 5000, 70001, 3_000_017])
 def test_crc16_matches_the_bitwise_definition_and_chains(size):
     data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
     assert master.crc16(data) == _crc16_bitwise(data)
     cut = size // 3
     assert master.crc16(data[cut:], master.crc16(data[:cut])) == _crc16_bitwise(data)
+    # what the join does: each stretch's CRC on its own, combined by shifting over the next
+    head, tail = data[:cut], data[cut:]
+    assert master.crc16_shift(_crc16_bitwise(head), len(tail)) ^ _crc16_bitwise(tail) == _crc16_bitwise(data)
     assert _crc16_bitwise(b"123456789") == 0xBB3D   # the published check value of CRC-16/ARC
 
 

@@ -350,8 +350,8 @@ FAKE_FFMPEG = {
     "exit-1": "#!/bin/sh\necho 'fake ffmpeg: broken' >&2\nexit 1\n",
     "half-file": (
         "#!/bin/sh\n"
-        'for last; do :; done\n'                                   # the output file is the last argument
-        'head -c 20000 /dev/urandom > "$last"\n'
+        'for last; do :; done\n'                                   # the output is the last argument
+        'case "$last" in pipe:*) head -c 20000 /dev/urandom ;; *) head -c 20000 /dev/urandom > "$last" ;; esac\n'
         "echo 'fake ffmpeg: crashed halfway' >&2\n"
         "exit 1\n"
     ),
@@ -361,6 +361,7 @@ FAKE_FFMPEG = {
 
 @pytest.mark.parametrize("kind", ["missing", *FAKE_FFMPEG])
 def test_ffmpeg_missing_or_failing(tmp_path, monkeypatch, kind):
+    monkeypatch.chdir(tmp_path)   # whatever a broken ffmpeg writes stays in the test's folder
     if kind == "missing":
         ffmpeg = tmp_path / "no" / "ffmpeg"
     else:
@@ -382,7 +383,7 @@ def test_ffmpeg_missing_or_failing(tmp_path, monkeypatch, kind):
     assert partial_folders(out) == []
 
 
-def test_ffmpeg_failure_names_the_episode_not_the_work_folder(tmp_path, monkeypatch):
+def test_ffmpeg_failure_names_the_work_not_a_temporary_folder(tmp_path, monkeypatch):
     ffmpeg = tmp_path / "fake-ffmpeg"
     ffmpeg.write_text(FAKE_FFMPEG["exit-1"])
     ffmpeg.chmod(0o755)
@@ -392,7 +393,38 @@ def test_ffmpeg_failure_names_the_episode_not_the_work_folder(tmp_path, monkeypa
     result = run_cli(*render_args(text, out, tmp_path / "cache", "--engine", "test", "-j", "1", "-q"))
     line = assert_one_line_error(result.stderr, "fake ffmpeg: broken")
     assert WORK_PREFIX not in line and "audiofic-loudness" not in line
-    assert line.startswith(f"Error: {out / 'fic.mp3'}: ")   # the episode that could not be written
+    # ffmpeg decodes the loudness sample's round trip through the encoder, early in the render
+    assert line.startswith(f"Error: {text}: ")
+
+
+def test_mp3_encoder_failing_midway_is_one_line_and_writes_nothing(tmp_path, monkeypatch):
+    """LAME runs in our process now: its failure must still be one line and leave no episode."""
+    import lameenc
+
+    real = lameenc.Encoder
+
+    class Failing:
+        def __init__(self):
+            self.lame, self.calls = real(), 0
+
+        def __getattr__(self, name):
+            return getattr(self.lame, name)
+
+        def encode(self, pcm):
+            self.calls += 1
+            if self.calls > 1:
+                raise RuntimeError("lame_encode_buffer failed")
+            return self.lame.encode(pcm)
+
+    monkeypatch.setattr(lameenc, "Encoder", Failing)
+    text = copy_short_letter(tmp_path / "work")
+    out = tmp_path / "out"
+    result = run_cli(*render_args(text, out, tmp_path / "cache", "--engine", "test", "-j", "1", "-q"))
+    assert result.exit_code != 0
+    line = assert_one_line_error(result.stderr, "MP3 encoder failed")
+    assert WORK_PREFIX not in line
+    assert final_files(out) == []
+    assert partial_folders(out) == []
 
 
 # ---- full disk and unusable output folders ------------------------------------------------------
