@@ -368,12 +368,12 @@ def _write_episode(program, stream: _Stream, script: Script, stem: str, title: s
 GAIN_STEP_DB = 0.2   # gain is rounded so a small edit keeps the other stretches' cached MP3s valid
 PROVISIONAL_SPEECH_S = 60   # the gain is set from this much speech, so encoding can start
 GAIN_TOLERANCE_DB = 0.5     # ... and kept if all the speech, measured at the end, agrees this well
-STRETCH_SECONDS = (5, 600)   # encoded stretches: short for cheap re-encodes, long for few joins
+STRETCH_SECONDS = (5, 600)   # encoded stretches: short for cheap re-encodes, long for few joins (~40 ms of pause each)
 SPEECH_CHARS_PER_S = 15       # about 160 words a minute
 
 
 def _stretch_seconds(chars: int) -> int:
-    """Stretch length for a work of `chars` characters of speech: about 1/32 of it, so that
+    """Stretch length for a work of `chars` characters of speech: about 1/64 of it, so that
     both cores stay busy to the end; set by the text alone (never by --jobs), so a re-render
     cuts in the same places and finds its stretches in the cache."""
     lo, hi = STRETCH_SECONDS
