@@ -210,8 +210,8 @@ class Limiter:
     either side need, and moves linearly in between, so every sample of a block is scaled
     by at most its block's need. Before a peak it ramps down over a few blocks (look-ahead:
     output lags input by that much, and flush() returns the rest); after one it rises back
-    at `release_db_per_s`. Everything is done per block in numpy: a few us a second of audio
-    where nothing is over, and samples pass untouched where the gain is 0 dB.
+    at `release_db_per_s`. The gain is worked out per block, in numpy (~0.1 ms a second of speech);
+    samples pass untouched where it is 0 dB.
     """
 
     def __init__(self, rate: int, ceiling_db: float = LIMIT_DBFS, *, block_ms: float = 1.5,
