@@ -305,6 +305,15 @@ def encode_frames(chunks: Iterable[np.ndarray], rate: int, write: Callable[[byte
         raise RenderError(f"the MP3 encoder failed ({exc}); rerun with the default --bitrate, or with --no-cache") from None
 
 
+def _encode_file(chunks: Iterable[np.ndarray], rate: int, path: Path, episode: Path, *, bitrate: int, quality: int) -> None:
+    """encode_frames() into the file `path`; a failed write names `episode`."""
+    try:
+        with open(path, "wb") as f:
+            encode_frames(chunks, rate, f.write, bitrate=bitrate, quality=quality)
+    except OSError as exc:
+        raise RenderError(f"cannot write the episode ({exc.strerror or exc}); check free space", episode) from None
+
+
 def encoded_lufs(sample: np.ndarray, rate: int, gain_db: float, bitrate: int = 64) -> float:
     """Loudness of `sample` after gain, the limiter and MP3 encoding, as a listener gets it.
 
@@ -330,11 +339,7 @@ def encode(chunks: Iterable[np.ndarray], rate: int, out: Path, *, bitrate: int =
     tag (tag.py writes ID3v2.3)."""
     part = out.with_name(f".{out.name}.frames")
     try:
-        try:
-            with open(part, "wb") as f:
-                encode_frames(chunks, rate, f.write, bitrate=bitrate, quality=quality)
-        except OSError as exc:
-            raise RenderError(f"cannot write the episode ({exc.strerror or exc}); check free space", out) from None
+        _encode_file(chunks, rate, part, out, bitrate=bitrate, quality=quality)
         _join([_Part.measure(part)], _frames(part, bitrate), bitrate, out)
     finally:
         part.unlink(missing_ok=True)
@@ -508,11 +513,7 @@ class StretchEncoder:
                 yield chunk
 
         try:
-            try:
-                with open(part, "wb") as f:
-                    encode_frames(counted(), self.rate, f.write, bitrate=self.bitrate, quality=self.quality)
-            except OSError as exc:
-                raise RenderError(f"cannot write the episode ({exc.strerror or exc}); check free space", part) from None
+            _encode_file(counted(), self.rate, part, part, bitrate=self.bitrate, quality=self.quality)
             if sent != stretch.length:
                 raise RenderError(f"a stretch produced {sent} samples instead of {stretch.length}; rerun with --no-cache")
             os.replace(part, final)
