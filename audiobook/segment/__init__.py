@@ -37,8 +37,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .models import Document, Script, Segment, Song
-from .speech import Lexicon, is_scene_break, load_lexicon, song_announcement, to_speech
+from ..models import Document, Script, Segment, Song
+from ..speech import Lexicon, is_scene_break, load_lexicon, song_announcement, to_speech
 
 __all__ = ["segment", "parse_song_line", "split_song_titles"]
 
