@@ -8,8 +8,8 @@ import tomllib
 from dataclasses import fields
 from pathlib import Path
 
-from .errors import InputError
-from .models import Document, Interludes, Metadata
+from ..errors import InputError
+from ..models import Document, Interludes, Metadata
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 # ~700,000 words, some 75 hours of audio: past that, splitting the work is kinder to everyone.
