@@ -47,6 +47,7 @@ PAUSES: dict[tuple[str, str], int] = {
     ("*", "song"): 900,
 }
 PARAGRAPH_PAUSE_MS = 650
+WITHIN_PARAGRAPH_MS = 300   # an aside cut out of a paragraph ("... (A/N: ...) ..."), and what follows it
 SCENE_BREAK_MS = 2200
 LEAD_IN_MS = 250
 TAIL_MS = 1500
@@ -66,6 +67,11 @@ def pause_ms(prev: str, nxt: str) -> int:
             if (a, b) in PAUSES:
                 return PAUSES[(a, b)]
     return PARAGRAPH_PAUSE_MS
+
+
+def _same_paragraph(text: str, before: tuple[int, int], after: tuple[int, int]) -> bool:
+    """Whether two segments are pieces of one paragraph (no line break between them)."""
+    return before[0] < before[1] <= after[0] < after[1] and "\n" not in text[before[1]:after[0]]
 
 
 def spread_interludes(segments: tuple[Segment, ...]) -> tuple[Segment, ...]:
@@ -188,13 +194,17 @@ def assemble(
 
     add("silence", samples(LEAD_IN_MS))
     prev = None
+    prev_span: tuple[int, int] | None = None
     if header:
         chapter(HEADER_CHAPTER)
         speak(header, header.text)
         prev = "header"
+    pause_taken = False   # a run of scene breaks ("~*~", ".", ".") is one pause
     for seg in segments:
         if seg.role == "scene_break":
-            add("silence", samples(SCENE_BREAK_MS))
+            if not pause_taken:
+                add("silence", samples(SCENE_BREAK_MS))
+            pause_taken = True
             prev = None
             continue
         if not seg.spoken:
@@ -203,7 +213,9 @@ def assemble(
         if clip is None:  # never drop text silently
             raise RenderError(f"segment {seg.index} ({seg.role}) has no audio clip; rerun the render")
         if prev is not None:
-            add("silence", samples(pause_ms(prev, seg.role)))
+            same = prev_span is not None and seg.song is None and _same_paragraph(script.document.text, prev_span, seg.span)
+            add("silence", samples(WITHIN_PARAGRAPH_MS if same else pause_ms(prev, seg.role)))
+        pause_taken = False
         chapter(seg.chapter)
         if seg.song is not None:
             excerpt = _song_file(script, seg)
@@ -221,7 +233,7 @@ def assemble(
                 speak(clip, seg.speech)
         else:
             speak(clip, seg.text)
-        prev = seg.role
+        prev, prev_span = seg.role, (None if seg.song is not None else seg.span)
     if outro:
         if prev is not None:
             add("silence", samples(pause_ms(prev, "outro")))

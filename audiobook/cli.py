@@ -64,6 +64,25 @@ class Progress:
         click.echo(line, err=True, nl=done >= total)
 
 
+def skip_options(func):
+    """--notes and --lyrics: read them (in their own voices) or leave them out."""
+    func = click.option("--lyrics", "lyrics", type=click.Choice(["read", "skip"]), default="read", show_default=True,
+                        help="Song lyrics quoted in the story: read in the lyrics voice, or left out.")(func)
+    return click.option("--notes", "notes", type=click.Choice(["read", "skip"]), default="read", show_default=True,
+                        help="Author's notes (summary, notes, asides): read in the notes voice, or left out.")(func)
+
+
+def _skipped(notes: str, lyrics: str) -> frozenset[str]:
+    return frozenset(role for role, choice in (("note", notes), ("lyrics", lyrics)) if choice == "skip")
+
+
+def _meta(meta) -> dict:
+    """What is known about a work, for `plan`: only the fields that say something."""
+    fields = ("title", "authors", "fandoms", "rating", "warnings", "category", "relationships", "characters",
+              "tags", "language", "series", "series_part", "chapters", "words", "published", "updated", "url", "summary")
+    return {f: getattr(meta, f) for f in fields if getattr(meta, f) not in ("", (), None)}
+
+
 def _json(doc) -> None:
     click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
 
@@ -88,9 +107,11 @@ def main():
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
 @click.option("--voice", "voice_overrides", multiple=True, metavar="ROLE=PROFILE", help="Read ROLE with voice profile PROFILE (repeatable).")
+@skip_options
 @friendly
-def plan(inputs, as_json, voice_overrides):
-    """Show how each text is segmented: roles, voices, chapters and songs.
+def plan(inputs, as_json, voice_overrides, notes, lyrics):
+    """Show how each text is segmented: the metadata found, and each paragraph's role,
+    voice, chapter and what is said ("(silent)": structure, not read).
 
     INPUTS are .txt/.md files or folders (default: input/). Nothing is spoken or written.
     """
@@ -102,30 +123,39 @@ def plan(inputs, as_json, voice_overrides):
     overrides = parse_voice_overrides(list(voice_overrides))
     docs = []
     for path in find_inputs(list(inputs) or [DEFAULT_INPUT]):
-        script = cast(segment(read(path)), profiles, overrides)
+        script = cast(segment(read(path)), profiles, overrides, _skipped(notes, lyrics))
+        meta = script.document.meta
         docs.append({
             "input": str(path),
-            "title": script.document.meta.title,
-            "author": script.document.meta.author,
+            "title": meta.title,
+            "author": meta.author,
+            "meta": _meta(meta),
             "segments": [
                 {"index": s.index, "role": s.role, "text": s.text, "speech": s.speech, "voice": s.voice, "chapter": s.chapter}
                 for s in script.segments
             ],
             "songs": [{"title": s.title, "artist": s.artist} for s in script.songs],
+            "quoted_songs": [{"title": s.title, "artist": s.artist} for s in script.quoted_songs],
         })
     if as_json:
         _json(docs[0] if len(docs) == 1 else docs)
         return
     for doc in docs:
         click.echo(f"{doc['input']}: {doc['title']} by {doc['author']} ({len(doc['segments'])} segments, {len(doc['songs'])} songs)")
-        click.echo(f"{'#':>4}  {'role':<11} {'voice':<10} {'chapter':<28} text")
+        for key, value in doc["meta"].items():
+            if key not in ("title", "authors"):
+                shown = ", ".join(value) if isinstance(value, tuple) else " ".join(str(value).split())
+                click.echo(f"  {key + ':':<14} {shown[:100]}{'...' if len(shown) > 100 else ''}")
+        click.echo(f"{'#':>4}  {'role':<11} {'voice':<10} {'chapter':<28} says")
         for s in doc["segments"]:
-            words = " ".join(s["text"].split())
-            click.echo(f"{s['index']:>4}  {s['role']:<11} {(s['voice'] or '-'):<10} {s['chapter'][:28]:<28} {words[:60]}{'...' if len(words) > 60 else ''}")
+            said = " ".join(s["speech"].split()) if s["speech"] or s["role"] == "scene_break" else "(silent) " + " ".join(s["text"].split())
+            click.echo(f"{s['index']:>4}  {s['role']:<11} {(s['voice'] or '-'):<10} {s['chapter'][:28]:<28} {said[:60]}{'...' if len(said) > 60 else ''}")
         if doc["songs"]:
             click.echo("Songs:")
             for n, song in enumerate(doc["songs"], 1):
                 click.echo(f"  {n:>2}. {song['title']}" + (f" - {song['artist']}" if song["artist"] else ""))
+        if doc["quoted_songs"]:
+            click.echo("Lyrics quoted from: " + "; ".join(f"{s['title']} - {s['artist']}" for s in doc["quoted_songs"]))
         click.echo()
 
 
@@ -137,6 +167,7 @@ def plan(inputs, as_json, voice_overrides):
 @click.option("--voice", "voice_overrides", multiple=True, metavar="ROLE=PROFILE", help="Read ROLE with voice profile PROFILE (repeatable), e.g. --voice note=narrator.")
 @click.option("--split", type=click.Choice(["none", "chapters"]), default="none", show_default=True, help="'chapters': one episode per chapter heading, with track numbers.")
 @click.option("--interludes", "placement", type=click.Choice(["inline", "spread"]), default=None, help="Where song interludes go: where the author put the playlist (inline, default) or spread between the story's sections.")
+@skip_options
 @click.option("--no-header", is_flag=True, help="Leave out the spoken 'Title, by Author' introduction.")
 @click.option("--no-outro", is_flag=True, help="Leave out the spoken credits at the end.")
 @click.option("--bitrate", type=click.Choice(["32", "40", "48", "56", "64", "80", "96", "112", "128", "160", "192", "224", "256", "320"]), default="64", show_default=True, help="MP3 bitrate in kbit/s (constant).")
@@ -147,7 +178,7 @@ def plan(inputs, as_json, voice_overrides):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document describing the outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 @friendly
-def render(inputs, out_dir, voice_overrides, split, placement, no_header, no_outro, bitrate, jobs, cache_dir, no_cache, engine, as_json, quiet):
+def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, no_header, no_outro, bitrate, jobs, cache_dir, no_cache, engine, as_json, quiet):
     """Render texts into phone-ready MP3 episodes.
 
     INPUTS are .txt/.md files or folders (default: input/). For each work, OUTPUT gets
@@ -167,6 +198,7 @@ def render(inputs, out_dir, voice_overrides, split, placement, no_header, no_out
         use_cache=not no_cache,
         jobs=jobs,
         voices=parse_voice_overrides(list(voice_overrides)),
+        skip=_skipped(notes, lyrics),
         header=not no_header,
         outro=not no_outro,
         split=split,

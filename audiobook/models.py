@@ -17,6 +17,7 @@ ROLES = (
     "scene_break",  # ~*~*~ : a pause, never spoken
     "playlist",     # the line introducing the songs
     "song",         # one song of the playlist: an interlude
+    "lyrics",       # song lyrics quoted in the story (a songfic's stanzas)
 )
 SILENT_ROLES = frozenset({"scene_break"})
 STORY_ROLES = frozenset({"heading", "salutation", "body", "narration", "closing", "signature"})
@@ -41,33 +42,73 @@ class Interludes:
 
 @dataclass(frozen=True)
 class Metadata:
-    """What the sidecar `<name>.toml` says about a work (or defaults without one)."""
+    """What is known about a work: from a download's own metadata, a header block in the
+    text, and the sidecar `<name>.toml` (which wins field by field); defaults without any."""
 
     title: str
-    author: str = "Anonymous"
-    fandom: str = ""
+    authors: tuple[str, ...] = ()
+    fandoms: tuple[str, ...] = ()
     summary: str = ""
     rating: str = ""
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()     # archive warnings
+    category: tuple[str, ...] = ()     # F/M, M/M, Gen, ...
     relationships: tuple[str, ...] = ()
+    characters: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()         # additional (freeform) tags
     language: str = "en"
     url: str = ""
     series: str = ""                   # album tag; defaults to the title
+    series_part: int | None = None     # this work's place in its series
     chapter: int | None = None         # this text's chapter number in a longer work (track tag)
+    chapters: str = ""                 # as the archive says it: "3/10", "1/1", "5/?"
+    words: int | None = None
+    published: str = ""                # ISO date, YYYY-MM-DD
+    updated: str = ""
     year: int | None = None
     cover: Path | None = None
     cast: dict[str, str] = field(default_factory=dict)      # role -> voice profile name
     lexicon: dict[str, str] = field(default_factory=dict)   # word -> how to say it
     interludes: Interludes = field(default_factory=Interludes)
     sidecar: Path | None = None
+    # Fields a source set on purpose (sidecar or download): a header block found in the
+    # text fills only the others.
+    given: frozenset[str] = frozenset()
+
+    @property
+    def author(self) -> str:
+        """The authors as a credit line: "A", "A and B", "A, B and C"."""
+        return _and(self.authors) or "Anonymous"
+
+    @property
+    def fandom(self) -> str:
+        return _and(self.fandoms)
+
+
+def _and(items: tuple[str, ...]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}" if items else ""
+
+
+BLOCK_KINDS = ("text", "note", "heading", "section", "scene_break")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph whose kind a download's markup states (plain text has none: the
+    segmenter tells paragraphs apart by their shape)."""
+
+    start: int           # span in Document.text
+    end: int
+    kind: str            # one of BLOCK_KINDS: story text, a note (summary, notes), a chapter
+                         # heading, a section title inside a chapter, a scene break
 
 
 @dataclass(frozen=True)
 class Document:
     path: Path
-    text: str            # decoded, newlines normalised to \n
+    text: str            # decoded, newlines normalised to \n; from markup: one paragraph a block
     meta: Metadata
-    encoding: str        # what the bytes were decoded from
+    encoding: str        # what the bytes were decoded from (or the download's format)
+    blocks: tuple[Block, ...] = ()   # from markup; empty for plain text
 
 
 @dataclass(frozen=True)
@@ -95,7 +136,13 @@ class Script:
 
     @property
     def songs(self) -> tuple[Song, ...]:
-        return tuple(s.song for s in self.segments if s.song is not None)
+        """The playlist's songs (the interludes), in order."""
+        return tuple(s.song for s in self.segments if s.role == "song")
+
+    @property
+    def quoted_songs(self) -> tuple[Song, ...]:
+        """Songs whose lyrics the story quotes (for the credits), in order, once each."""
+        return tuple(dict.fromkeys(s.song for s in self.segments if s.role == "lyrics" and s.song))
 
 
 @dataclass(frozen=True)

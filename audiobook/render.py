@@ -44,6 +44,7 @@ class RenderOptions:
     use_cache: bool = True
     jobs: int | None = None
     voices: dict[str, str] = field(default_factory=dict)   # role -> profile (--voice)
+    skip: frozenset[str] = frozenset()   # roles not read: "note" (--notes skip), "lyrics" (--lyrics skip)
     header: bool = True
     outro: bool = True
     split: str = "none"              # "none": one episode per text; "chapters": one per chapter heading
@@ -117,7 +118,14 @@ def _outro_text(script: Script) -> str:
     text = f"You have been listening to {meta.title}, by {meta.author}."
     if meta.url:
         text += f" The original work is at {meta.url} ."
+    quoted = script.quoted_songs
+    if quoted:
+        text += " Lyrics quoted from " + "; ".join(_song_credit(s, ", by ") for s in quoted) + "."
     return text + " Thank you for listening."
+
+
+def _song_credit(song, by: str = " - ") -> str:
+    return f"{song.title}{by}{song.artist}" if song.artist else song.title
 
 
 def _comment(script: Script) -> str:
@@ -129,7 +137,9 @@ def _comment(script: Script) -> str:
         lines.append(" ".join(filter(None, [f"Rating: {meta.rating}." if meta.rating else "", f"Warnings: {', '.join(meta.warnings)}." if meta.warnings else ""])))
     songs = script.songs
     if songs:
-        lines.append("Music (the author's playlist, as interludes): " + "; ".join(f"{s.title} - {s.artist}" if s.artist else s.title for s in songs) + ".")
+        lines.append("Music (the author's playlist, as interludes): " + "; ".join(_song_credit(s) for s in songs) + ".")
+    if script.quoted_songs:
+        lines.append("Lyrics quoted in the story: " + "; ".join(_song_credit(s) for s in script.quoted_songs) + ".")
     lines.append("Narrated by text-to-speech (eSpeak NG) with audiofic.")
     return "\n".join(lines)
 
@@ -146,7 +156,8 @@ def render_work(
     doc = read(path)
     profiles = load_profiles()
     lexicon = load_lexicon(doc.meta.lexicon)
-    script = cast(segment(doc, lexicon), profiles, options.voices)
+    script = cast(segment(doc, lexicon), profiles, options.voices, options.skip)
+    meta = script.document.meta          # with what a header block in the text adds
     roles = resolve_cast(profiles, doc.meta.cast, options.voices)
     parts = _parts(script, options.split)
     split = options.split == "chapters"
@@ -176,7 +187,7 @@ def render_work(
     # Without the cache, clips live in a private temporary folder until the episodes are written.
     board = _Clips()
     workers = options.jobs or os.cpu_count() or 1
-    stems = [_unique(slugify(doc.meta.title) + (f"-{part.segments[0].part:02d}" if split else ""), taken) for part, *_ in plans]
+    stems = [_unique(slugify(meta.title) + (f"-{part.segments[0].part:02d}" if split else ""), taken) for part, *_ in plans]
     with (
         tempfile.TemporaryDirectory(prefix="audiofic-clips-") if not options.use_cache else contextlib.nullcontext() as scratch,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="audiofic-layout") as layout,
@@ -207,8 +218,8 @@ def render_work(
             programs = laid.result()
             episodes = []
             for (part, part_title, extra, index), program, stream, stem in zip(plans, programs, streams, stems):
-                title = doc.meta.title + (f" - {part_title}" if part_title else "")
-                track = part.segments[0].part if split else doc.meta.chapter
+                title = meta.title + (f" - {part_title}" if part_title else "")
+                track = part.segments[0].part if split else meta.chapter
                 episodes.append(_write_episode(program, stream, part, stem, title, track, options, progress))
             return episodes
         finally:

@@ -30,6 +30,7 @@ DEFAULT_CAST: dict[str, str] = {
     "note": "notes",
     "playlist": "notes",
     "song": "notes",
+    "lyrics": "lyrics",
     "header": "notes",
     "outro": "notes",
 }
@@ -143,13 +144,24 @@ def resolve_cast(
     return table
 
 
-def cast(script: Script, profiles: dict[str, VoiceProfile], overrides: dict[str, str] | None = None) -> Script:
-    """A new Script whose spoken segments carry a voice profile name (silent ones None)."""
+SKIPPABLE = ("note", "lyrics")   # --notes skip, --lyrics skip
+
+
+def cast(
+    script: Script,
+    profiles: dict[str, VoiceProfile],
+    overrides: dict[str, str] | None = None,
+    skip: frozenset[str] | set[str] = frozenset(),
+) -> Script:
+    """A new Script whose spoken segments carry a voice profile name (silent ones None).
+
+    Roles in `skip` (author's notes, lyrics) are not read: their segments say nothing."""
     table = resolve_cast(profiles, script.document.meta.cast, overrides)
     for seg in script.segments:
         if seg.role not in SILENT_ROLES and seg.role not in table:
             raise VoiceError(f"segment {seg.index}: no voice for role {seg.role!r}; roles: {', '.join(CAST_ROLES)}")
     segments = tuple(
+        replace(seg, voice=None, speech="") if seg.role in skip else
         replace(seg, voice=None if seg.role in SILENT_ROLES else table[seg.role])
         for seg in script.segments
     )

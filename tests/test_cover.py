@@ -13,8 +13,8 @@ from audiobook.models import Metadata
 
 META = Metadata(
     title="The Letter I Never Sent: A Very Long Title That Should Wrap Over Several Lines & More",
-    author="Alec_Fan_99",
-    fandom="Shadowhunters (TV)",
+    authors=("Alec_Fan_99",),
+    fandoms=("Shadowhunters (TV)",),
 )
 
 
@@ -40,7 +40,7 @@ def test_generated_cover_is_deterministic_and_title_dependent(tmp_path):
     a = make_cover(META, tmp_path / "a.jpg").read_bytes()
     b = make_cover(META, tmp_path / "b.jpg").read_bytes()
     assert a == b
-    other = Metadata(title="Another Story", author="Alec_Fan_99")
+    other = Metadata(title="Another Story", authors=("Alec_Fan_99",))
     c = make_cover(other, tmp_path / "c.jpg")
     assert c.read_bytes() != a
     # Colours come from the title: the corner pixel differs.
@@ -48,7 +48,7 @@ def test_generated_cover_is_deterministic_and_title_dependent(tmp_path):
 
 
 def test_huge_title_and_unicode_still_fit(tmp_path):
-    meta = Metadata(title="Word " * 200 + "💜 ünïcödé", author="x" * 300, fandom="")
+    meta = Metadata(title="Word " * 200 + "💜 ünïcödé", authors=("x" * 300,))
     _check_cover(make_cover(meta, tmp_path / "long.jpg"))
 
 

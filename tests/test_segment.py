@@ -40,7 +40,8 @@ def check_invariants(script: Script) -> None:
         assert text[start:end] == s.text
         assert s.text == s.text.strip() and s.text
         assert s.voice is None
-        assert (s.song is not None) == (s.role == "song")
+        assert s.role != "song" or s.song is not None
+        assert s.song is None or s.role in ("song", "lyrics")   # lyrics name the song they quote
         if s.role == "scene_break":
             assert s.speech == ""
         if s.span in seen:
@@ -220,13 +221,16 @@ def test_windows_1252_with_crlf():
     script = segment(document)
     check_invariants(script)
     assert table(script) == (
-        [("note", "Author's note", 1)]
+        [("note", "Author's note", 1)] * 2                 # the header's labels, one a line
         + [("narration", "Story", 1)] * 6
         + [("note", "End notes", 1)]
     )
     segs = script.segments
-    assert segs[0].text == "Title: \u201cA Pocket Full of Stars\u201d\nRating: Teen"
-    assert segs[0].speech == "Title: \u201cA Pocket Full of Stars\u201d, Rating: Teen"
+    # Labels are structure: never said; their values fill the metadata (no sidecar here).
+    assert [s.text for s in segs[:2]] == ["Title: \u201cA Pocket Full of Stars\u201d", "Rating: Teen"]
+    assert [s.speech for s in segs[:2]] == ["", ""]
+    assert script.document.meta.title == "A Pocket Full of Stars"
+    assert script.document.meta.rating == "Teen"
     assert segs[-1].speech == "I know this chapter was a bit short, the next one is longer, I promise!"
     assert songs(script) == []
 

@@ -107,6 +107,7 @@ def test_default_cast(profiles):
         "playlist": "notes", "song": "notes",
     }
     assert set(DEFAULT_CAST) == set(CAST_ROLES)
+    assert DEFAULT_CAST["lyrics"] == "lyrics"          # songfic lyrics: a voice of their own
     assert DEFAULT_CAST["header"] == DEFAULT_CAST["outro"] == "notes"
 
 
