@@ -104,16 +104,18 @@ def main():
 # ---- plan --------------------------------------------------------------------------------
 
 @main.command()
-@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, metavar="[INPUT]...")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
 @click.option("--voice", "voice_overrides", multiple=True, metavar="ROLE=PROFILE", help="Read ROLE with voice profile PROFILE (repeatable).")
 @skip_options
 @friendly
 def plan(inputs, as_json, voice_overrides, notes, lyrics):
-    """Show how each text is segmented: the metadata found, and each paragraph's role,
-    voice, chapter and what is said ("(silent)": structure, not read).
+    """Show how each work is read: the metadata found, and each paragraph's role, voice,
+    chapter and what is said ("(silent)": structure, not read).
 
-    INPUTS are .txt/.md files or folders (default: input/). Nothing is spoken or written.
+    INPUTs are texts (.txt, .md), downloads from AO3 or FanFicFare (.html, .epub), folders
+    of them, or fic URLs (needs `pip install 'audiofic[fetch]'`); default: input/.
+    Nothing is spoken or written.
     """
     from .read import find_inputs, read
     from .segment import segment
@@ -162,7 +164,7 @@ def plan(inputs, as_json, voice_overrides, notes, lyrics):
 # ---- render ------------------------------------------------------------------------------
 
 @main.command()
-@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, metavar="[INPUT]...")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=DEFAULT_OUTPUT, show_default=True, help="Folder for the episodes.")
 @click.option("--voice", "voice_overrides", multiple=True, metavar="ROLE=PROFILE", help="Read ROLE with voice profile PROFILE (repeatable), e.g. --voice note=narrator.")
 @click.option("--split", type=click.Choice(["none", "chapters"]), default="none", show_default=True, help="'chapters': one episode per chapter heading, with track numbers.")
@@ -179,12 +181,15 @@ def plan(inputs, as_json, voice_overrides, notes, lyrics):
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 @friendly
 def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, no_header, no_outro, bitrate, jobs, cache_dir, no_cache, engine, as_json, quiet):
-    """Render texts into phone-ready MP3 episodes.
+    """Render works into phone-ready MP3 episodes.
 
-    INPUTS are .txt/.md files or folders (default: input/). For each work, OUTPUT gets
+    INPUTs are texts (.txt, .md), downloads from AO3 or FanFicFare (.html, .epub), folders
+    of them, or fic URLs (needs `pip install 'audiofic[fetch]'`); default: input/.
+    For each work, OUTPUT gets
     <slug>.mp3 (44.1 kHz mono CBR, -19 LUFS, ID3 chapters and cover), <slug>.vtt
     (transcript), <slug>.chapters.json (Podcasting 2.0 chapters) and <slug>.jpg (cover).
-    A work's metadata comes from <name>.toml next to it (see README). A file that fails
+    A work's metadata comes from the download or a header in the text, and from
+    <name>.toml next to it, which wins (see README). A file that fails
     is reported and the others still render; the exit code is then 1.
     """
     from .render import RenderOptions

@@ -66,14 +66,21 @@ def slugify(title: str, fallback: str = "episode") -> str:
     return slug or fallback
 
 
-def render(sources: list[Path], options: RenderOptions, progress: Progress | None = None) -> RenderReport:
-    """Render every text (folders expand to their texts); a bad file does not stop the rest."""
+def render(sources: list[Path | str], options: RenderOptions, progress: Progress | None = None) -> RenderReport:
+    """Render every work (folders expand to their works; URLs are fetched); a bad file
+    or URL does not stop the rest."""
     outputs: list[Episode] = []
     failures: list[tuple[str, str]] = []
-    inputs = find_inputs(sources)
-    _prepare_out_dir(options.out_dir)
+    inputs: list[Path | str] = []
+    for source in sources:
+        try:
+            inputs.extend(find_inputs([source]))
+        except AudioficError as exc:
+            failures.append((exc.path or str(source), exc.message))
     taken: set[str] = set()
     stats = SpeakStats()
+    if inputs:
+        _prepare_out_dir(options.out_dir)   # (not before: bad inputs alone write nothing)
     for path in inputs:
         try:
             outputs.extend(render_work(path, options, progress, taken, stats))
@@ -109,8 +116,13 @@ def _header_text(script: Script, part_title: str | None) -> str:
         words.append(f"Rated {meta.rating}.")
     if meta.warnings:
         words.append(f"Warnings: {', '.join(meta.warnings)}.")
+    if meta.relationships:
+        words.append(f"Relationships: {'; '.join(meta.relationships[:HEADER_RELATIONSHIPS])}.")
     words.append("Read by text-to-speech.")
     return " ".join(words)
+
+
+HEADER_RELATIONSHIPS = 3   # the main pairings; the full list is in the description
 
 
 def _outro_text(script: Script) -> str:
@@ -135,6 +147,11 @@ def _comment(script: Script) -> str:
     lines.append(credit + (f" Original: {meta.url}" if meta.url else ""))
     if meta.rating or meta.warnings:
         lines.append(" ".join(filter(None, [f"Rating: {meta.rating}." if meta.rating else "", f"Warnings: {', '.join(meta.warnings)}." if meta.warnings else ""])))
+    for label, items in (("Relationships", meta.relationships), ("Characters", meta.characters), ("Tags", meta.category + meta.tags)):
+        if items:
+            lines.append(f"{label}: {', '.join(items)}.")
+    if meta.series:
+        lines.append(f"Part {meta.series_part} of {meta.series}." if meta.series_part else f"Series: {meta.series}.")
     songs = script.songs
     if songs:
         lines.append("Music (the author's playlist, as interludes): " + "; ".join(_song_credit(s) for s in songs) + ".")
@@ -145,7 +162,7 @@ def _comment(script: Script) -> str:
 
 
 def render_work(
-    path: Path,
+    path: Path | str,
     options: RenderOptions,
     progress: Progress | None = None,
     taken: set[str] | None = None,

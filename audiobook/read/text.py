@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 
 from ..errors import InputError
 
@@ -13,6 +14,9 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")   # C0 controls but tab, newlines, form feed
 
 
 def decode(data: bytes, path) -> tuple[str, str]:
@@ -38,7 +42,7 @@ def _decode(data: bytes, path) -> tuple[str, str]:
             text, encoding = data.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:
             raise InputError("not UTF-8 or Windows-1252 text; re-save it as UTF-8", path) from None
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
+    controls = len(_CONTROLS.findall(text))
     if controls > max(8, len(text) // 100):
         raise InputError("looks like binary data (control characters), not text; give a .txt or .md file", path)
     return text, encoding

@@ -7,6 +7,7 @@ One linear pass per step, so a 100,000-word work stays fast:
                chapter headings, section titles, header labels, playlists and songs,
                stanzas of verse, a letter's salutation and signature lines, asides.
                A download's marked paragraphs (Document.blocks) arrive with their kinds.
+   contents.py a table of contents: its entries are silent, the lines repeating them headings.
 2.             chapter headings cut the work into parts (`Segment.part`); section titles do not.
 3. notes.py    authors' notes per part: from the markup, or by what they say (register.py).
    header.py   header labels ("Rating: T", "Chapter Text") are silent notes; those in the
@@ -29,6 +30,7 @@ from ..models import Document, Script, Segment
 from ..speech import Lexicon, load_lexicon, song_announcement, to_speech
 from .blocks import cut
 from .chapters import title_headed, title_unheaded
+from .contents import mark_contents
 from .header import fill_metadata
 from .letters import mark_letters
 from .lines import clean_title, parse_song_line, split_song_titles
@@ -50,6 +52,7 @@ def segment(doc: Document, lexicon: Mapping[str, str] | Lexicon | None = None) -
         load_lexicon(doc.meta.lexicon) if lexicon is None else lexicon
     )
     units = cut(doc.text, doc.blocks)
+    mark_contents(units)
 
     # Parts: the units before the first chapter heading, then one per heading.
     parts: list[tuple[Unit | None, list[Unit]]] = [(None, [])]

@@ -36,9 +36,14 @@ from .header import parse_label
 from .units import Unit, words
 
 MAX_WRAP_WIDTH = 120
+# Words a sentence does not end on: a line that stops on one runs on.
+_HANGING = frozenset(
+    "and or but nor the a an of to in on at for with from by her his their my your its our that which who "
+    "as into than was were is are had has have not so if when while because where whose whom".split()
+)
 _SENTENCE_END = re.compile(r"[.!?…][\"”’')]*$")
 _SENTENCE_START = re.compile(r"[\"“‘'(]?[A-Z]")
-CENTRED_INDENT = 12
+CENTRED_INDENT = 8          # FanFicFare's text indents its chapter titles by a tab
 
 
 @dataclass
@@ -116,17 +121,23 @@ def _joined(lines: list[_Line], layout: _Layout) -> list[list[_Line]]:
 def _continues(prev: _Line, line: _Line, layout: _Layout) -> bool:
     if line.indent > layout.indent + 1 and line.indent > prev.indent:
         return False                                      # an indented first line: a new paragraph
+    if line.text[:1].isupper() and parse_label(line.text) is not None:
+        return False                                      # "Summary: ..." starts anew
     if layout.width is not None:
         if layout.dense and _SENTENCE_END.search(prev.text) and _SENTENCE_START.match(line.text) and len(prev.text) < layout.width - 2:
             return False                                  # a paragraph ended near the margin
         return len(prev.text) + 1 + _first_word(line) > layout.width - 1
-    # No wrap width: a sentence that runs on into a lower-case line is one paragraph.
-    return (
-        line.text[:1].islower()
-        and not shapes.TERMINAL.search(prev.text)
-        and not prev.text.endswith((":", ","))
-        and not shapes.CHAT_LINE.match(line.text)
-    )
+    # No wrap width: a sentence that runs on into the next line is one paragraph: into a
+    # lower-case line, or from a long line left hanging on a comma or a little word.
+    quoted = prev.text.startswith(">") and line.text.startswith(">")      # a quoted note, wrapped
+    before = prev.text.lstrip("> ") if quoted else prev.text
+    after = line.text.lstrip("> ") if quoted else line.text
+    if not after or shapes.TERMINAL.search(before) or shapes.CHAT_LINE.match(after):
+        return False
+    if after[:1].islower() and not before.endswith((":", ",")):
+        return True
+    last = before.rsplit(None, 1)[-1].lower() if before.split() else ""
+    return len(before) >= 50 and after[:1].isalpha() and (before.endswith(",") or last in _HANGING)
 
 
 def _is_verse(line: _Line) -> bool:
@@ -245,7 +256,7 @@ class _Cutter:
                 continue
             label = parse_label(group[0].text)
             if label is not None:
-                # "Summary: ..." and the lines it runs on to: a label whose value is said.
+                # "Summary: ..." and the lines it runs on to.
                 more = self.text[group[1].start:end] if len(group) > 1 else ""
                 value = "\n".join(filter(None, (label.value, more)))
                 self.unit(start, end, "label", hint, label=dataclasses.replace(label, value=value), wrapped=len(group) > 1)
@@ -266,7 +277,8 @@ class _Cutter:
             t = line.text
             if i == skip:
                 continue
-            if i + 1 < len(lines) and shapes.SETEXT_UNDERLINE.match(lines[i + 1].text) and words(t) <= 12:
+            if (i + 1 < len(lines) and shapes.SETEXT_UNDERLINE.match(lines[i + 1].text) and words(t) <= 12
+                    and shapes.has_word(t) and not shapes.is_scene_break(t)):
                 self.prose(run, hint)             # "Prologue\n========": a title, underlined
                 self.unit(line.start, lines[i + 1].end, "section", hint)
                 skip = i + 1
@@ -278,7 +290,7 @@ class _Cutter:
                     self.line(line, "song", hint, songs=songs)
                     continue
                 self.in_playlist = False
-            kind, extra = self.special(lines, i, alone, following)
+            kind, extra = self.special(lines, i, alone, following, hint)
             if kind:
                 self.prose(run, hint)
                 self.line(line, kind, hint, **extra)
@@ -286,16 +298,16 @@ class _Cutter:
             run.append(line)
         self.prose(run, hint)
 
-    def special(self, lines: list[_Line], i: int, alone: bool, following: str | None) -> tuple[str, dict]:
+    def special(self, lines: list[_Line], i: int, alone: bool, following: str | None, hint: str = "") -> tuple[str, dict]:
         line = lines[i]
         t = line.text
         if shapes.is_scene_break(t):
             return "scene_break", {}
         if shapes.is_heading(t):
-            return "heading", {}
+            return "section" if hint else "heading", {}   # a download's chapters come from its markup
         label = parse_label(t)
-        if label is not None and not label.said:
-            return "label", {"label": label}   # said labels ("Summary: ...") may run on: see prose()
+        if label is not None and not label.value:
+            return "label", {"label": label}   # a label's value may run on to the next line: see prose()
         if alone and self._is_section(lines, i):
             return "section", {}
         prefixed = shapes.SONG_PREFIX.match(t)

@@ -21,6 +21,7 @@ from ..models import Metadata
 #   story      silent; the story starts after it
 #   notes      notes follow it (silent when bare, its value said when it has one)
 #   end_notes  the notes after the story start with it (likewise)
+#   contents   silent; a table of contents follows it (see contents.py)
 #   silent     silent structure, nothing to keep
 LABELS: dict[str, tuple[str, str]] = {
     "title": ("title", "meta"),
@@ -75,6 +76,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "updated": ("updated", "meta"),
     "completed": ("updated", "meta"),
     "status": ("", "meta"),
+    "url": ("url", "meta"),
+    "link": ("url", "meta"),
+    "story url": ("url", "meta"),
+    "series url": ("", "meta"),
+    "author url": ("", "meta"),
+    "packaged": ("", "meta"),
+    "publisher": ("", "meta"),
+    "table of contents": ("", "contents"),
+    "contents": ("", "contents"),
     "stats": ("", "meta"),
     "beta": ("", "meta"),
     "betas": ("", "meta"),
@@ -96,6 +106,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "author notes": ("", "notes"),
     "chapter notes": ("", "notes"),
     "beginning notes": ("", "notes"),
+    "summary for the chapter": ("", "notes"),      # FanFicFare's note labels
+    "notes for the chapter": ("", "notes"),
     "disclaimer": ("", "spoken"),
     "dedication": ("", "spoken"),
     "dedicated to": ("", "spoken"),
@@ -110,16 +122,19 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 # Labels that stand without a colon on a line of their own (AO3 copy-paste).
 _BARE = {"work text", "chapter text", "chapter end notes", "end notes", "chapter notes", "notes",
-         "summary", "chapter summary", "afterword", "author's note", "author's notes"}
+         "summary", "chapter summary", "afterword", "author's note", "author's notes", "table of contents", "contents"}
 # Lines that are only AO3's boilerplate: silent.
 _BOILERPLATE = re.compile(
     r"""(?ix)^(?:
-        \(?see\s+the\s+(?:end|beginning)\s+of\s+the\s+(?:chapter|work)\s+for\s+(?:more\s+)?notes\.?\)?
-      | posted\s+originally\s+on\s+the\s+archive\s+of\s+our\s+own\b.*
+        posted\s+originally\s+on\s+the\s+archive\s+of\s+our\s+own\b.*
       | please\s+drop\s+by\s+the\s+archive\s+and\s+comment\b.*
       | works?\s+inspired\s+by\s+this\s+one:?
+      | end\s+file\.?                                   # FanFicFare's last line
       | (?:previous|next)\s+chapter\W*
     )$"""
+)
+_SEE_THE_END = re.compile(
+    r"(?i)^\(?see\s+the\s+(?:end|beginning)\s+of\s+the\s+(?:chapter|work)\s+for\s+(?:more\s+)?notes\.?\)?$"
 )
 _NAMES = "|".join(sorted((re.escape(k).replace(r"\ ", r"\s+").replace("'", "['’]?") for k in LABELS), key=len, reverse=True))
 _LABEL = re.compile(rf"^(?P<open>[\s*_~\[(]*)(?P<label>{_NAMES})[\s*_~]*:[\s*_~]*(?P<value>.*?)[\s*_~]*$", re.IGNORECASE)
@@ -165,10 +180,13 @@ def _key(label: str) -> str:
 
 def parse_label(line: str) -> Label | None:
     """The label a line is, or None. Only single lines of a known label count."""
-    if "\n" in line or len(line) > 2000:
-        return None
+    if "\n" in line or len(line) > 2000 or (len(line) > 160 and ":" not in line[:80]):
+        return None                      # (a long line with no early colon is prose: not worth the patterns)
     if _BOILERPLATE.match(line):
         return Label("boilerplate", "", "silent", "")
+    if _SEE_THE_END.match(line):
+        # The last line of an archive's notes before the text: the story starts after it.
+        return Label("see the end", "", "story", "")
     stats = _STATS.findall(line)
     if len(stats) >= 2 and not _STATS.sub("", line).strip(" :*_~"):
         return Label("stats", "", "meta", line)
@@ -257,6 +275,8 @@ def fill_metadata(meta: Metadata, labels: list[Label]) -> Metadata:
 def fill_metadata_item(meta: Metadata, changes: dict[str, object], field: str, value: str) -> None:
     if field in meta.given or field in changes:
         return
+    if field != "summary":
+        value = " ".join(value.split())          # a value wrapped over lines is one line
     current = getattr(meta, field)
     if field == "title":
         changes[field] = value.strip(" \"“”'‘’")

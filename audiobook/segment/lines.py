@@ -329,7 +329,7 @@ def parse_song_line(line: str, loose: bool = False) -> list[Song] | None:
     bullet = BULLET.match(s)
     if bullet:
         s = s[bullet.end():].strip()
-    if not s or words(s) > 20 or is_note_talk(s) or is_scene_break(s) or is_heading(s):
+    if not s or words(s) > 20 or is_note_talk(s) or is_scene_break(s) or is_heading(s) or is_marked(s):
         return None
     if _SENTENCES.search(s):
         return None
@@ -376,6 +376,11 @@ def named_song(text: str) -> Song | None:
 # "Alec: where are you", "Me: ...", "[10:42] Izzy: ...": a line of a chat, a text message,
 # or an author's note written as a little script.
 CHAT_LINE = re.compile(r"^(?:\[?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?\]?\s*)?(?P<name>[A-Z][\w'’.-]{0,24}(?:\s[A-Z][\w'’.-]{0,24})?)\s*:\s+\S")
+# "Rio 06:09 PM", "Hot MILF 06:10 PM", "[10:42] Izzy": who sent the message below, and when.
+CHAT_HEADER = re.compile(r"^\[?[^\n:]{1,40}?\s+\[?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?)?\]?$|^\[\d{1,2}:\d{2}\]\s*\S.{0,40}$")
+# An email or memo in the story: "From: DTWR", "To: TheGreenWitch", "Subject: ...".
+EMAIL_HEADER = re.compile(r"^(?i:from|to|subject|sent|cc|bcc|re)\s*:\s*\S.{0,120}$")
+BYLINE = re.compile(r"^(?i:by)\s+(?P<name>\S.{0,60})$")
 _ITALIC = re.compile(r"^(?:\*(?!\*)(?P<a>[^*\n]+)\*|_(?!_)(?P<b>[^_\n]+)_|<i>.*</i>|/(?P<c>[^/\n]+)/)[.,!?]?$")
 
 
@@ -390,7 +395,9 @@ def is_verse_line(line: str) -> bool:
     bare = line.strip("*_ ")
     return (
         0 < len(bare) <= 60 and words(bare) <= 12 and not re.search(r"[.!?]['\"”’]?\s+[A-Z]", bare)
-        and not re.match(r"(?i)by\s+\S", bare)                   # a byline under a title
+        and not BYLINE.match(bare)                                 # a byline under a title
+        and not CHAT_HEADER.match(bare)                            # who sent a text message, when
+        and not re.search(r"(?<!\w)@\w", bare)                     # a social media post's handle
     )
 
 

@@ -49,7 +49,7 @@ def mark_notes(part: list[Unit], first: bool = False, title: str | None = None, 
     if any(u.hint for u in part):
         _from_markup(part)
     else:
-        _from_text(part, _header(part, title, headed) if first else 0)
+        _from_text(part, _header(part, title, headed) if first else 0, ends_at_heading=first and headed)
     seen: list[str] = []
     for u in part:
         if u.kind == "label" and u.role == "note":
@@ -91,29 +91,45 @@ def _from_markup(part: list[Unit]) -> None:
     _marked_in_story(part)
 
 
-def _from_text(part: list[Unit], header: int) -> None:
+def _from_text(part: list[Unit], header: int, ends_at_heading: bool = False) -> None:
+    """`ends_at_heading`: the part is the text before the first chapter heading, so notes
+    may run to its end (the heading starts the story)."""
     n = len(part)
-    kinds = [_kind(u) for u in part]
-    kinds[:header] = ["note"] * header
+    _values_below_labels(part)
+    kinds = _Kinds(part, header)
 
     # Front notes.
     front = header
     if header < n and (header or kinds[0] == "note"):
         j = header
         ended = header > 0 and part[header - 1].kind == "label" and part[header - 1].label.what == "story"
-        while j < n and kinds[j] in ("note", "neutral"):
-            story_label = part[j].kind == "label" and part[j].label.what == "story"
+        # Under a bare "Summary" / "Notes" label everything is the note (a summary may well
+        # read like the story) until the label that opens the story, if one comes.
+        opener = next((i for i in range(j, n) if _opens_story(part[i])), n)
+        labelled = quoted = False
+        while j < n and (kinds[j] in ("note", "neutral") or labelled and j < opener and kinds[j] == "story"):
+            u = part[j]
+            if labelled and u.kind != "label":
+                # Notes quoted under their label ("> ..."): the first unquoted paragraph is the story.
+                if u.text.startswith(">"):
+                    quoted = True
+                elif quoted:
+                    ended = True
+                    break
+            if u.kind == "label" and u.label.what == "notes" and not u.label.value:
+                labelled = True
+            story_label = u.kind == "label" and u.label.what == "story"
             j += 1
-            if story_label or shapes.HANDOFF.search(part[j - 1].text):
+            if story_label or shapes.HANDOFF.search(u.text):
                 ended = True
                 break
-        if ended or j < n:
+        if ended or j < n or ends_at_heading:
             front = j
         else:   # nothing starts a story: only the header and the outright notes at the start
             front = next((i for i in range(header, n) if kinds[i] != "note"), n)
     for i in range(front):
         _note(part[i], "front")
-    _values_below_labels(part[:front])
+    _bylines(part[:front])
 
     # End notes.
     end = n
@@ -121,7 +137,7 @@ def _from_text(part: list[Unit], header: int) -> None:
     if labelled:
         end = labelled[0]
     else:
-        last_story = max((i for i in range(front, n) if kinds[i] in ("story", "boundary")), default=front - 1)
+        last_story = next((i for i in range(n - 1, front - 1, -1) if kinds[i] in ("story", "boundary")), front - 1)
         end = next((i for i in range(last_story + 1, n) if kinds[i] == "note"), n)
     for i in range(end, n):
         _note(part[i], "end")
@@ -153,6 +169,8 @@ def _header(part: list[Unit], title: str | None, headed: bool) -> int:
     """How many units at the start of the text form its header: a title line, labels
     ("By: ...", "Rated: ...", "Title: ..."), and the summary between them. Unlabelled
     units in it become labels: the title line a title, the first paragraph a summary."""
+    if len(part) > 1 and _is_title_line(part[0]) and not part[1].kind and words(part[1].text) <= 8 and shapes.BYLINE.match(part[1].text):
+        _bylines(part[:2])                 # "Title" / "by Author" (FanFicFare's text, many archives)
     last = -1
     gap = 0                 # unlabelled units in a row: one may sit between labels (a summary)
     for i, u in enumerate(part[:HEADER_WINDOW]):
@@ -169,29 +187,72 @@ def _header(part: list[Unit], title: str | None, headed: bool) -> int:
             gap += 1
     end = last + 1
     # A title line opening the text: above its header, or alone before the first heading.
-    if _is_title_line(part[0]) and (end > 0 or (len(part) == 1 and headed) or len(part) > 1 and part[1].kind in ("label", "section", "scene_break")):
+    if not part[0].kind and _is_title_line(part[0]) and (end > 0 or (len(part) == 1 and headed) or len(part) > 1 and part[1].kind in ("label", "section", "scene_break")):
         if title is None or _same_title(part[0].text, title):
             part[0].kind, part[0].label = "label", Label("title", "title", "meta", part[0].text.strip("*_ "))
             end = max(end, 1)
     _values_below_labels(part[:end])
-    if end and not any(u.kind == "label" and u.label.field == "summary" for u in part[:end]):
-        for u in part[:end]:
-            if not u.kind:
-                u.kind, u.label = "label", Label("summary", "summary", "spoken", u.text)
+    # FanFiction.net's header: the summary, unlabelled, between "By:" and "Rated:".
+    if not any(u.kind == "label" and u.label.field == "summary" for u in part[:HEADER_WINDOW * 3]):
+        for i in range(1, end - 1):
+            u = part[i]
+            if not u.kind and part[i - 1].kind == part[i + 1].kind == "label" and words(u.text) >= 6:
+                u.kind, u.label = "label", Label("summary", "summary", "notes", u.text)
                 break
     return end
 
 
+def _bylines(front: list[Unit]) -> None:
+    """"by Name" under a title in the notes before the story: the author, as a label; the
+    title line above it a title label."""
+    for i, u in enumerate(front):
+        by = shapes.BYLINE.match(u.text) if not u.kind and words(u.text) <= 8 else None
+        if by:
+            u.kind, u.label = "label", Label("author", "authors", "meta", by["name"].strip())
+            above = front[i - 1] if i else None
+            if above is not None and _is_title_line(above):
+                above.kind, above.label = "label", Label("title", "title", "meta", above.text.strip("*_ "))
+
+
 def _values_below_labels(front: list[Unit]) -> None:
     """A web page copied from an archive puts each value under its label ("Rating:" then
-    "Mature"): the value line is the label's. A bare "Summary:" gives the summary."""
-    for label, below in zip(front, front[1:]):
-        if label.kind != "label" or label.label.value or below.kind or words(below.text) > 60:
+    "Mature"): the value line is the label's. A bare "Summary:" gives the summary; the
+    title and author lines follow the stats."""
+    for i, (label, below) in enumerate(zip(front, front[1:])):
+        if label.kind != "label" or below.kind:
+            continue
+        if label.label.name == "stats" and i + 3 < len(front):
+            # AO3's page, copied: the stats, then the title and the author's name.
+            title, name = front[i + 1], front[i + 2]
+            if _is_title_line(title) and not name.kind and words(name.text) <= 4 and not re.search(r"[.!?:]$", name.text):
+                title.kind, title.label = "label", Label("title", "title", "meta", title.text.strip("*_ "))
+                by = shapes.BYLINE.match(name.text)
+                name.kind, name.label = "label", Label("author", "authors", "meta", (by["name"] if by else name.text).strip("*_ "))
+            continue
+        if label.label.value or words(below.text) > 200:
             continue
         if label.label.what == "meta":
             below.kind, below.label = "label", Label(label.label.name, label.label.field, "meta", below.text)
         elif label.label.name == "summary":
             below.kind, below.label = "label", Label("summary", "summary", "notes", below.text)
+
+
+class _Kinds:
+    """_kind() of each unit, worked out only when asked: the notes are found from the two
+    ends of a part, so a long story's middle is never weighed paragraph by paragraph."""
+
+    def __init__(self, part: list[Unit], header: int):
+        self.part, self.header = part, header
+        self.known: dict[int, str] = {}
+
+    def __getitem__(self, i: int) -> str:
+        if i not in self.known:
+            self.known[i] = "note" if i < self.header else _kind(self.part[i])
+        return self.known[i]
+
+
+def _opens_story(u: Unit) -> bool:
+    return u.kind == "label" and u.label.what == "story" or u.kind in ("scene_break", "section", "heading")
 
 
 def _kind(u: Unit) -> str:
@@ -204,6 +265,6 @@ def _kind(u: Unit) -> str:
         return "note"
     if u.kind in _BOUNDARY_KINDS or u.kind == "heading":
         return "boundary"
-    if shapes.is_salutation(u.text) or shapes.DEAR_PREFIX.match(u.text):
+    if shapes.is_salutation(u.text) or shapes.DEAR_PREFIX.match(u.text) or shapes.EMAIL_HEADER.match(u.text):
         return "boundary"
     return register(u.text)

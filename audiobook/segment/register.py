@@ -8,7 +8,7 @@ and the third person, with dialogue in quotes. A paragraph is
             chapters, reviews, readers, updates (see lines.NOTE_CUE), with no dialogue;
 - "story"   plainly narrative: dialogue in quotes, or past-tense narration with no I or
             you outside the quotes (or with I, but not talking to anyone: no "you", no
-            "I hope", "I'm"), or long (notes rarely run past 100 words without one of
+            "I hope", "I'm"), or third-person narration in the present tense, or long (notes rarely run past 100 words without one of
             the cues above);
 - "neutral" anything else ("Happy holidays, everyone.", "The End", "Yours, Sam").
 
@@ -32,6 +32,7 @@ _PAST = re.compile(
     r"left|stood|sat|ran|heard|found|began|kept|held|gave|fell|let|put|brought|bought|caught|"
     r"drew|drove|ate|woke|wrote|spoke|shook|threw|grew|[a-z]{2,}ed)\b"
 )
+_THIRD = re.compile(r"(?i)\b(?:he|she|they|him|her|his|hers|them|their)\b")
 _OPENS_WITH_DIALOGUE = re.compile(r"^[\"“][^\"“”]+[\"”]")
 # How an author talks to readers: "you", or "I" in the present tense.
 _TALK = re.compile(
@@ -63,6 +64,8 @@ def narrative(text: str, dialogue: bool | None = None) -> bool:
         return True
     if past >= 2 and _TALK.search(outside) is None:
         return True                      # first-person narration in the past tense
+    if n >= 15 and _THIRD.search(outside) and _FIRST_SECOND.search(outside) is None:
+        return True                      # third-person narration in the present tense
     return (n >= 50 and past >= 3) or n >= 100
 
 
