@@ -1,0 +1,104 @@
+"""Speech text: what the engine is asked to say for a piece of fic text.
+
+eSpeak NG reads many of fic's marks literally ("asterisk", "tilde", "slash", "less than
+three"), so `to_speech` rewrites a segment's text into plain sayable prose:
+
+- scene-break glyph lines (``~*~*~``, ``***``, ``oOo``) and silent roles say nothing;
+- URLs become their site's name (``https://archiveofourown.org/works/1`` -> "Archive of
+  Our Own"; an unknown site -> its host name, e.g. "example.org");
+- ``A/N`` -> "Author's note", ``R&R`` -> "read and review", ``&`` -> "and";
+- emoticons and hearts (``:)``, ``:D``, ``xD``, ``<3``, ``;)``, ``^_^``, emoji) are dropped;
+- emphasis and decoration marks (``*word*``, ``_word_``, ``~``, ``#``, brackets) are dropped;
+- a slash between two capitalised words (ships "Alec/Magnus", artists "Wicked/Idina
+  Menzel") becomes "and"; between lower-case words ("his/her") it becomes "or";
+  ``and/or`` -> "and or", ``24/7`` -> "twenty-four seven"; any other slash becomes a space;
+- a dash or bullet starting a line (a signature's "-Alec") is dropped; a spaced dash or
+  em dash inside a line becomes a comma (a pause); "1990–1995" -> "1990 to 1995";
+- lines are joined with a space (a comma when the line has no closing punctuation and the
+  next starts a new sentence);
+- punctuation the engine pauses on stays as written (``...``, ``!!!``, ``?!``, ``,``, ``;``).
+
+Lexicon (pronunciations, voices/lexicon.toml ``[words]`` plus a work's sidecar ``[lexicon]``):
+whole words only; matching ignores case, but an entry whose spelling matches exactly wins
+over one that matches only when case is ignored (so "Camille", "CAMILLE" and "camille" all
+become "Kameel", and a lexicon may still tell "US" from "us"). The replacement is used as
+written. Keys may be several words ("Magnus Bane"). One compiled regex does all entries.
+
+Modules: `marks` (scene breaks, URLs, emoticons, slashes, dashes, tidying), `lexicon`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..models import SILENT_ROLES, Song
+from .lexicon import Lexicon, _as_lexicon, load_lexicon
+from .marks import (
+    _AMP, _AN, _DASH_PAUSE, _DROP, _HAS_WORD, _LINE_LEAD, _NUMBER_SIGN, _RANGE, _RR,
+    _SLASH, _SLASH_247, _SLASH_AND_OR, _SPACES, _URL, SCENE_BREAK, _join_lines, _site_name,
+    _slash, _tidy, is_scene_break, strip_emoticons,
+)
+
+__all__ = [
+    "Lexicon",
+    "SCENE_BREAK",
+    "is_scene_break",
+    "load_lexicon",
+    "song_announcement",
+    "strip_emoticons",
+    "to_speech",
+]
+
+
+# --- the rewrite ------------------------------------------------------------------------
+
+
+def to_speech(text: str, role: str = "narration", lexicon: Mapping[str, str] | Lexicon | None = None) -> str:
+    """What the engine should say for `text` (as written) in a segment of `role`.
+
+    Silent roles (scene_break) say "". The result never holds marks eSpeak reads aloud
+    (``*``, ``~``, ``/``, ``_``, ``<3``, ``#``); it is "" only when the text holds no
+    words (an emoticon alone, a decoration line).
+    """
+    if role in SILENT_ROLES:
+        return ""
+    lines = [line for line in text.split("\n") if not is_scene_break(line)]
+    s = base = "\n".join(lines)
+    s = _URL.sub(_site_name, s)
+    s = _AN.sub("Author's note", s)
+    s = _RR.sub("read and review", s)
+    s = strip_emoticons(s)
+    s = _AMP.sub(" and ", s)
+    s = _SLASH_AND_OR.sub("and or", s)
+    s = _SLASH_247.sub("twenty-four seven", s)
+    s = _SLASH.sub(_slash, s)
+    s = _LINE_LEAD.sub("", s)
+    s = _NUMBER_SIGN.sub("number ", s)
+    s = _RANGE.sub(" to ", s)
+    s = _DASH_PAUSE.sub(", ", s)
+    s = _DROP.sub(" ", s)
+    s = _SPACES.sub(" ", s)
+    s = _join_lines(s)
+    lex = _as_lexicon(lexicon)
+    if lex:
+        s = lex.apply(s)
+    s = _tidy(s)
+    if not _HAS_WORD.search(s) and _HAS_WORD.search(strip_emoticons(base)):
+        # Defensive: never silence words. Keep them, minus the marks eSpeak reads aloud.
+        s = _tidy(_SPACES.sub(" ", _DROP.sub(" ", strip_emoticons(base).replace("\n", " "))))
+    return s
+
+
+def song_announcement(song: Song, lexicon: Mapping[str, str] | Lexicon | None = None) -> str:
+    """'Interlude: Like We Used To, by A Rocket To The Moon.' ('Interlude: Title.' without artist)."""
+    title = song.title.strip()
+    artist = song.artist.strip()
+    if artist:
+        joint = " " if title[-1:] in ".!?…" else ", "
+        line = f"Interlude: {title}{joint}by {artist}"
+    else:
+        line = f"Interlude: {title}"
+    speech = to_speech(line, "song", lexicon)
+    if speech and speech[-1] not in ".!?…":
+        speech += "."
+    return speech
