@@ -168,6 +168,35 @@ def test_song_announcement():
     assert song_announcement(Song("Safe & Sound", "Taylor Swift")) == "Interlude: Safe and Sound, by Taylor Swift."
 
 
+# --- the work's language ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, language, expected",
+    [
+        ("Alec/Magnus", "fr", "Alec et Magnus"),
+        ("lui/elle", "fr", "lui ou elle"),
+        ("Alec & Magnus", "es", "Alec y Magnus"),            # eSpeak's Spanish says "ampersand"
+        ("de 1990\u20131995", "fr", "de 1990 à 1995"),
+        ("A/N: Merci!", "fr", "Merci!"),                     # the notes voice says it is a note
+        ("Alec/Magnus & Jace", "sv", "Alec, Magnus, Jace"),  # no words for Swedish: pauses
+        ("#1 fan", "sv", "1 fan"),
+        ("open 24/7", "de", "open 24 7"),
+        ("Alec/Magnus", "en-GB", "Alec and Magnus"),
+    ],
+)
+def test_the_rules_words_are_in_the_work_language(text, language, expected):
+    assert to_speech(text, "narration", {}, language=language) == expected
+
+
+def test_song_announcement_in_the_work_language():
+    song = Song("Safe & Sound", "Taylor Swift")
+    assert song_announcement(song, language="fr") == "Interlude: Safe et Sound, de Taylor Swift."
+    assert song_announcement(song, language="sv") == "Safe, Sound, Taylor Swift."
+    assert song_announcement(Song("Hallelujah"), language="de") == "Zwischenspiel: Hallelujah."
+    assert song_announcement(song, {}) == "Interlude: Safe and Sound, by Taylor Swift."
+
+
 # --- lexicon -------------------------------------------------------------------------------
 
 

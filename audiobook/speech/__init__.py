@@ -18,13 +18,17 @@ three"), so `to_speech` rewrites a segment's text into plain sayable prose:
   next starts a new sentence);
 - punctuation the engine pauses on stays as written (``...``, ``!!!``, ``?!``, ``,``, ``;``).
 
+The work's language (``language="fr"``) decides the words the rules add ("and", "or", "to";
+see `language`); where we have no words for a language, a conjunction becomes a pause and
+a label is dropped. A non-English work never hears an English word from these rules.
+
 Lexicon (pronunciations, voices/lexicon.toml ``[words]`` plus a work's sidecar ``[lexicon]``):
 whole words only; matching ignores case, but an entry whose spelling matches exactly wins
 over one that matches only when case is ignored (so "Camille", "CAMILLE" and "camille" all
 become "Kameel", and a lexicon may still tell "US" from "us"). The replacement is used as
 written. Keys may be several words ("Magnus Bane"). One compiled regex does all entries.
 
-Modules: `marks` (scene breaks, URLs, emoticons, slashes, dashes, tidying), `lexicon`.
+Modules: `marks` (scene breaks, URLs, emoticons, slashes, dashes, tidying), `language` (the rules' words per language), `lexicon`.
 """
 
 from __future__ import annotations
@@ -32,11 +36,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..models import SILENT_ROLES, Song
+from .language import words as language_words
 from .lexicon import Lexicon, _as_lexicon, load_lexicon
 from .marks import (
-    _AMP, _AN, _DASH_PAUSE, _DROP, _HAS_WORD, _LINE_LEAD, _NUMBER_SIGN, _RANGE, _RR,
-    _SLASH, _SLASH_247, _SLASH_AND_OR, _SPACES, _URL, SCENE_BREAK, _join_lines, _site_name,
-    _slash, _tidy, is_scene_break, strip_emoticons,
+    _AN, _DASH_PAUSE, _DROP, _HAS_WORD, _LINE_LEAD, _NUMBER_SIGN, _RANGE, _SPACES, _URL,
+    SCENE_BREAK, _join_lines, _site_name, _tidy, ampersands, is_scene_break, slashes,
+    strip_emoticons,
 )
 
 __all__ = [
@@ -53,8 +58,15 @@ __all__ = [
 # --- the rewrite ------------------------------------------------------------------------
 
 
-def to_speech(text: str, role: str = "narration", lexicon: Mapping[str, str] | Lexicon | None = None) -> str:
-    """What the engine should say for `text` (as written) in a segment of `role`.
+def to_speech(
+    text: str,
+    role: str = "narration",
+    lexicon: Mapping[str, str] | Lexicon | None = None,
+    *,
+    language: str = "en",
+) -> str:
+    """What the engine should say for `text` (as written) in a segment of `role`, in a
+    work written in `language` (a language tag: "en", "en-GB", "fr", ...).
 
     Silent roles (scene_break) say "". The result never holds marks eSpeak reads aloud
     (``*``, ``~``, ``/``, ``_``, ``<3``, ``#``); it is "" only when the text holds no
@@ -62,19 +74,18 @@ def to_speech(text: str, role: str = "narration", lexicon: Mapping[str, str] | L
     """
     if role in SILENT_ROLES:
         return ""
+    words = language_words(language)
     lines = [line for line in text.split("\n") if not is_scene_break(line)]
     s = base = "\n".join(lines)
     s = _URL.sub(_site_name, s)
-    s = _AN.sub("Author's note", s)
-    s = _RR.sub("read and review", s)
+    s = _AN.sub(words.authors_note, s)
     s = strip_emoticons(s)
-    s = _AMP.sub(" and ", s)
-    s = _SLASH_AND_OR.sub("and or", s)
-    s = _SLASH_247.sub("twenty-four seven", s)
-    s = _SLASH.sub(_slash, s)
+    s = ampersands(s, words)
+    s = slashes(s, words)
     s = _LINE_LEAD.sub("", s)
-    s = _NUMBER_SIGN.sub("number ", s)
-    s = _RANGE.sub(" to ", s)
+    if words.number:
+        s = _NUMBER_SIGN.sub(words.number + " ", s)
+    s = _RANGE.sub(f" {words.to} " if words.to else ", ", s)
     s = _DASH_PAUSE.sub(", ", s)
     s = _DROP.sub(" ", s)
     s = _SPACES.sub(" ", s)
@@ -89,16 +100,20 @@ def to_speech(text: str, role: str = "narration", lexicon: Mapping[str, str] | L
     return s
 
 
-def song_announcement(song: Song, lexicon: Mapping[str, str] | Lexicon | None = None) -> str:
-    """'Interlude: Like We Used To, by A Rocket To The Moon.' ('Interlude: Title.' without artist)."""
+def song_announcement(
+    song: Song, lexicon: Mapping[str, str] | Lexicon | None = None, *, language: str = "en"
+) -> str:
+    """'Interlude: Like We Used To, by A Rocket To The Moon.' ('Interlude: Title.' without
+    artist), in the work's language ("Interlude: Titre, de Artiste."); in a language we have
+    no words for, 'Title, Artist.'"""
+    words = language_words(language)
     title = song.title.strip()
     artist = song.artist.strip()
+    line = f"{words.interlude}: {title}" if words.interlude else title
     if artist:
         joint = " " if title[-1:] in ".!?…" else ", "
-        line = f"Interlude: {title}{joint}by {artist}"
-    else:
-        line = f"Interlude: {title}"
-    speech = to_speech(line, "song", lexicon)
+        line += f"{joint}{words.by} {artist}" if words.by else f", {artist}"
+    speech = to_speech(line, "song", lexicon, language=language)
     if speech and speech[-1] not in ".!?…":
         speech += "."
     return speech

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from .language import Words
+
 # --- scene breaks ---------------------------------------------------------------------
 
 # A line made only of decoration: ~*~*~, ***, * * *, ---, ___, ===, ###, xXx, oOo, -oOo-, §.
@@ -118,7 +120,7 @@ def strip_emoticons(text: str) -> str:
     return _SYMBOLS.sub("", _EMOTICON.sub(" ", text))
 
 
-def _slash(match: re.Match[str]) -> str:
+def _slash(match: re.Match[str], words: Words) -> str:
     text = match.string
     start, end = match.span()
     left = re.search(r"[\w'’.-]+$", text[max(0, start - 64):start])  # a bounded look back
@@ -128,8 +130,30 @@ def _slash(match: re.Match[str]) -> str:
     if lw[:1].isdigit() and rw[:1].isdigit():
         return " "                       # dates and fractions: 12/05 -> "12 05"
     if lw[:1].isupper() or rw[:1].isupper() or lw[:1].isdigit() or rw[:1].isdigit():
-        return " and "                   # ships and artists: Alec/Magnus, Wicked/Idina Menzel
-    return " or "                        # his/her, he/him
+        word = words.and_                # ships and artists: Alec/Magnus, Wicked/Idina Menzel
+    else:
+        word = words.or_                 # his/her, he/him
+    return f" {word} " if word else ", "   # a language we have no words for: a pause
+
+
+def slashes(s: str, words: Words) -> str:
+    """Ships, "his/her", "and/or" and "24/7" said (see the package notes); any other slash
+    becomes a space."""
+    if "/" not in s:
+        return s
+    if words.english:
+        s = _SLASH_AND_OR.sub("and or", s)
+        s = _SLASH_247.sub("twenty-four seven", s)
+    return _SLASH.sub(lambda m: _slash(m, words), s)
+
+
+def ampersands(s: str, words: Words) -> str:
+    """'R&R' -> "read and review" (English), '&' -> "and" in the work's language."""
+    if "&" not in s:
+        return s
+    if words.english:
+        s = _RR.sub("read and review", s)
+    return _AMP.sub(f" {words.and_} " if words.and_ else ", ", s)
 
 
 def _join_lines(text: str) -> str:
