@@ -197,6 +197,41 @@ def test_song_announcement_in_the_work_language():
     assert song_announcement(song, {}) == "Interlude: Safe and Sound, by Taylor Swift."
 
 
+# --- slash emphasis ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("I /was/ there", "I was there"),                   # was: "I and was there"
+        ("He /never/ lied.", "He never lied."),           # was: "He and never or lied."
+        ("She was /so very/ tired.", "She was so very tired."),
+        ("(/really/)", "(really)"),
+        ("\u201c/Now/,\u201d he said.", "\u201cNow,\u201d he said."),
+        ("Alec/Magnus and /only/ them", "Alec and Magnus and only them"),
+    ],
+)
+def test_slash_emphasis_is_read_as_the_words(text, expected):
+    assert say(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Alec/Magnus/Jace", "Alec and Magnus and Jace"),
+        ("Alec /Magnus", "Alec and Magnus"),
+        ("he/him pronouns", "he or him pronouns"),
+        ("/never/", "never"),
+    ],
+)
+def test_slashes_that_are_not_emphasis(text, expected):
+    assert say(text) == expected
+
+
+def test_slash_emphasis_in_any_language():
+    assert to_speech("Je /suis/ là", "narration", {}, language="fr") == "Je suis là"
+
+
 # --- lexicon -------------------------------------------------------------------------------
 
 

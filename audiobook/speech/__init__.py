@@ -8,7 +8,8 @@ three"), so `to_speech` rewrites a segment's text into plain sayable prose:
   Our Own"; an unknown site -> its host name, e.g. "example.org");
 - ``A/N`` -> "Author's note", ``R&R`` -> "read and review", ``&`` -> "and";
 - emoticons and hearts (``:)``, ``:D``, ``xD``, ``<3``, ``;)``, ``^_^``, emoji) are dropped;
-- emphasis and decoration marks (``*word*``, ``_word_``, ``~``, ``#``, brackets) are dropped;
+- emphasis and decoration marks (``*word*``, ``_word_``, ``/word/``, ``/a few words/``,
+  ``~``, ``#``, brackets) are dropped;
 - a slash between two capitalised words (ships "Alec/Magnus", artists "Wicked/Idina
   Menzel") becomes "and"; between lower-case words ("his/her") it becomes "or";
   ``and/or`` -> "and or", ``24/7`` -> "twenty-four seven"; any other slash becomes a space;

@@ -99,6 +99,17 @@ _AMP = re.compile(r"\s*&(?:amp;)?\s*")
 _SLASH_AND_OR = re.compile(r"(?<!\w)and/or(?!\w)", re.IGNORECASE)
 _SLASH_247 = re.compile(r"(?<!\d)24\s?/\s?7(?!\d)")
 _SLASH = re.compile(r"(?<=\w)\s*/\s*(?=\w)")
+# Emphasis between slashes: "I /was/ there", "/so very/ tired". The opening slash follows the
+# start, a space or opening punctuation and touches a letter; the closing one touches the
+# last word and is followed by a space, punctuation or the end. Ships ("Alec/Magnus"),
+# "his/her", "24/7", dates and fractions have a word or digit before their slash; "Alec /
+# Magnus" has a space after it. At most six words, no line break: a stray slash never
+# swallows a paragraph.
+_SLASH_EMPHASIS = re.compile(
+    r"(?:^|(?<=[\s(\[{\"'“‘«*_~—–-]))/(?P<words>[^\W\d_][\w'’-]*(?:[ ][\w'’-]+){0,5})/"
+    r"(?=[\s.,!?;:…)\]}\"'”’»*_~—–-]|$)",
+    re.MULTILINE,
+)
 _LINE_LEAD = re.compile(r"^[ \t]*(?:[-–—~•·*>]+|\d{1,3}[.)](?=\s))[ \t]*", re.MULTILINE)
 _NUMBER_SIGN = re.compile(r"#(?=\d)")
 _RANGE = re.compile(r"(?<=\d)\s*[–—]\s*(?=\d)")
@@ -137,10 +148,11 @@ def _slash(match: re.Match[str], words: Words) -> str:
 
 
 def slashes(s: str, words: Words) -> str:
-    """Ships, "his/her", "and/or" and "24/7" said (see the package notes); any other slash
-    becomes a space."""
+    """Emphasis slashes dropped, then ships, "his/her", "and/or" and "24/7" said (see the
+    package notes); any other slash becomes a space."""
     if "/" not in s:
         return s
+    s = _SLASH_EMPHASIS.sub(r"\g<words>", s)
     if words.english:
         s = _SLASH_AND_OR.sub("and or", s)
         s = _SLASH_247.sub("twenty-four seven", s)
