@@ -232,6 +232,135 @@ def test_slash_emphasis_in_any_language():
     assert to_speech("Je /suis/ là", "narration", {}, language="fr") == "Je suis là"
 
 
+# --- numbers (English) ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("on 9/30/21 we met", "on September thirtieth, twenty twenty-one we met"),
+        ("on 09/30/2021 we met", "on September thirtieth, twenty twenty-one we met"),
+        ("on 9-30-21 we met", "on September thirtieth, twenty twenty-one we met"),
+        ("on 30/9/21 we met", "on the thirtieth of September, twenty twenty-one we met"),
+        ("on 3/4/21 we met", "on March fourth, twenty twenty-one we met"),      # month first
+        ("on 12/25/85 we met", "on December twenty-fifth, nineteen eighty-five we met"),
+        ("on 2012-02-15 we met", "on February fifteenth, twenty twelve we met"),
+        ("on Feb 15, 2012 we met", "on February fifteenth, twenty twelve we met"),
+        ("on 15 February 2012 we met", "on the fifteenth of February, twenty twelve we met"),
+        ("on the 15th of Feb. 2012", "on the fifteenth of February, twenty twelve"),
+        ("on Feb. 15th we met", "on February fifteenth we met"),
+        ("Sept 3rd, 1999.", "September third, nineteen ninety-nine."),
+        ("Posted Feb 15, 2012 06:47", "Posted February fifteenth, twenty twelve, 06:47"),
+    ],
+)
+def test_dates(text, expected):
+    assert say(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("at 3:05 we", "at three oh five we"),
+        ("at 06:05 we", "at six oh five we"),
+        ("at 10:00 we", "at ten o'clock we"),
+        ("at 18:00 we", "at eighteen hundred we"),
+        ("at 00:00 we", "at midnight we"),
+        ("at 00:30 we", "at twelve thirty we"),
+        ("at 3:00pm we", "at 3pm we"),
+        ("at 3:05 p.m. Then", "at three oh five p.m. Then"),
+        ("we won 3:2", "we won 3 to 2"),
+        ("John 3:2", "John 3 2"),
+    ],
+)
+def test_times(text, expected):
+    assert say(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2/3 of them", "two thirds of them"),
+        ("1/2 of them", "one half of them"),
+        ("3/4 of them", "three quarters of them"),
+        ("2/3rds of them", "two thirds of them"),
+        ("1/8 inch", "one eighth inch"),
+        ("2 1/2 cups", "two and a half cups"),
+        ("Chapter 3/10", "Chapter 3 of 10"),
+        ("the 100th time", "the one hundredth time"),
+        ("the 1,000th time", "the one thousandth time"),
+    ],
+)
+def test_fractions_and_ordinals(text, expected):
+    assert say(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("it cost $5.", "it cost five dollars."),
+        ("it cost $1.", "it cost one dollar."),
+        ("it cost $5.50 then", "it cost five dollars fifty then"),
+        ("it cost $5.05 then", "it cost five dollars and five cents then"),
+        ("it cost $0.50 then", "it cost fifty cents then"),
+        ("it cost $1,000 then", "it cost one thousand dollars then"),
+        ("it cost £20 then", "it cost twenty pounds then"),
+        ("it cost €3.50 then", "it cost three euros fifty then"),
+        ("it cost $1.5 million then", "it cost one point five million dollars then"),
+        ("it cost $5k then", "it cost five thousand dollars then"),
+        ("it cost 5$ then", "it cost five dollars then"),
+    ],
+)
+def test_money(text, expected):
+    assert say(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # eSpeak NG already reads these right (checked with espeak_TextToPhonemes): left as written
+        "the 1st time", "the 22nd day", "the 103rd man", "a 21st birthday",
+        "at 06:47 we", "at 10:30 we", "at 3pm we", "at 3 p.m. we", "at 3:30am we", "John 3:16",
+        # not numbers to rewrite
+        "Note:Dear me", "version 1.2.3", "at 25:61 we", "call 555-1234", "Visit 10.0.0.1:8080 now",
+        "Room 101", "in 1990", "May 45 of them", "4 Marches",
+    ],
+)
+def test_numbers_left_as_written(text):
+    assert say(text) == text
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("posted 12/05", "posted 12 05"),          # no year: a date, a score or a count
+        ("it was 2/30/21", "it was 2 30 21"),      # no such day
+        ("4/4", "4 4"),                            # not a proper fraction
+        ("5/20 done", "5 20 done"),
+    ],
+)
+def test_slashed_numbers_that_are_not_dates_or_fractions(text, expected):
+    assert say(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, language, expected",
+    [
+        ("Ça coûte $5.", "fr", "Ça coûte cinq dollars."),
+        ("Ça coûte 5,50 €.", "fr", "Ça coûte cinq euros et cinquante centimes."),
+        ("Es kostet 20 €.", "de-DE", "Es kostet zwanzig Euro."),
+        ("Custa $5.", "pt-BR", "Custa cinco dólares."),
+        ("Det kostar $5.", "sv", "Det kostar $5."),          # num2words has no Swedish money
+        ("le 30/9/21", "fr", "le 30 9 21"),                 # digits for the engine, in French
+        ("le 2012-02-15 à 10:00", "fr", "le 2012-02-15 à 10:00"),
+        ("la 1/2 et 3:05", "fr", "la 1 2 et 3:05"),
+        ("the 1000th day", "fr", "the 1000th day"),
+        ("on 9/30/21", "en-GB", "on September thirtieth, twenty twenty-one"),
+    ],
+)
+def test_numbers_in_other_languages(text, language, expected):
+    assert to_speech(text, "narration", {}, language=language) == expected
+
+
 # --- lexicon -------------------------------------------------------------------------------
 
 

@@ -17,11 +17,17 @@ three"), so `to_speech` rewrites a segment's text into plain sayable prose:
   em dash inside a line becomes a comma (a pause); "1990–1995" -> "1990 to 1995";
 - lines are joined with a space (a comma when the line has no closing punctuation and the
   next starts a new sentence);
-- punctuation the engine pauses on stays as written (``...``, ``!!!``, ``?!``, ``,``, ``;``).
+- punctuation the engine pauses on stays as written (``...``, ``!!!``, ``?!``, ``,``, ``;``);
+- numbers eSpeak misreads become words: dates (``9/30/21``, ``2012-02-15``, ``Feb. 15th``
+  -> "September thirtieth, twenty twenty-one"), times (``3:05`` -> "three oh five",
+  ``10:00`` -> "ten o'clock"), money (``$5.50`` -> "five dollars fifty"), fractions
+  (``2/3`` -> "two thirds"), ordinals of round hundreds (``1000th``); see `numbers`.
 
-The work's language (``language="fr"``) decides the words the rules add ("and", "or", "to";
-see `language`); where we have no words for a language, a conjunction becomes a pause and
-a label is dropped. A non-English work never hears an English word from these rules.
+The work's language (``language="fr"``) decides the words the rules add: "and", "or", "to"
+and the number rules speak it (`language`, `numbers`); where we have no words for a
+language, a conjunction becomes a pause and a label is dropped, and digits, dates and
+abbreviations are left for the engine, which reads them in its own language. A non-English
+work never hears an English word from these rules.
 
 Lexicon (pronunciations, voices/lexicon.toml ``[words]`` plus a work's sidecar ``[lexicon]``):
 whole words only; matching ignores case, but an entry whose spelling matches exactly wins
@@ -29,7 +35,8 @@ over one that matches only when case is ignored (so "Camille", "CAMILLE" and "ca
 become "Kameel", and a lexicon may still tell "US" from "us"). The replacement is used as
 written. Keys may be several words ("Magnus Bane"). One compiled regex does all entries.
 
-Modules: `marks` (scene breaks, URLs, emoticons, slashes, dashes, tidying), `language` (the rules' words per language), `lexicon`.
+Modules: `marks` (scene breaks, URLs, emoticons, slashes, dashes, tidying), `numbers`
+(dates, times, money, fractions, ordinals; the only user of num2words), `language` (the rules' words per language), `lexicon`.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from .marks import (
     SCENE_BREAK, _join_lines, _site_name, _tidy, ampersands, is_scene_break, slashes,
     strip_emoticons,
 )
+from .numbers import say_numbers
 
 __all__ = [
     "Lexicon",
@@ -79,6 +87,8 @@ def to_speech(
     lines = [line for line in text.split("\n") if not is_scene_break(line)]
     s = base = "\n".join(lines)
     s = _URL.sub(_site_name, s)
+    # Numbers before the marks: dates, times and fractions are made of slashes and colons.
+    s = say_numbers(s, words, language)
     s = _AN.sub(words.authors_note, s)
     s = strip_emoticons(s)
     s = ampersands(s, words)
