@@ -361,6 +361,69 @@ def test_numbers_in_other_languages(text, language, expected):
     assert to_speech(text, "narration", {}, language=language) == expected
 
 
+# --- abbreviations ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Mr. Smith came", "Mister Smith came"),
+        ("Mr. and Mrs. Smith came", "Mister and Missus Smith came"),
+        ("Ms. Smith came", "Miz Smith came"),
+        ("Dr. Smith came", "Doctor Smith came"),
+        ("Dear Dr. Jones,", "Dear Doctor Jones"),
+        ("He lives on Mulberry Dr.", "He lives on Mulberry Drive."),
+        ("on Mulberry Dr., then", "on Mulberry Drive, then"),
+        ("St. Mungo's Hospital", "Saint Mungo's Hospital"),
+        ("Visit St. Mungo's.", "Visit Saint Mungo's."),
+        ("on Baker St. now", "on Baker Street now"),
+        ("at 221B Baker St. Then he left.", "at 221B Baker Street. Then he left."),
+        ("Lt. Smith came", "Lieutenant Smith came"),
+        ("Sgt. Smith came", "Sergeant Smith came"),
+        ("Capt. Smith came", "Captain Smith came"),
+        ("Col. Smith came", "Colonel Smith came"),
+        ("Gen. Smith came", "General Smith came"),
+        ("Prof. Smith came", "Professor Smith came"),
+        ("Chf. Smith came", "Chief Smith came"),
+        ("John Smith Jr. came", "John Smith Junior came"),
+        ("John Smith, Sr. came", "John Smith, Senior came"),
+        ("Alec vs. Magnus", "Alec versus Magnus"),
+        ("cats, e.g. lions", "cats, for example lions"),
+        ("E.g. Harry", "For example Harry"),
+        ("cats, i.e. lions", "cats, that is lions"),
+        ("approx. five miles", "approximately five miles"),
+        ("Mt. Everest", "Mount Everest"),
+        ("Fifth Ave. now", "Fifth Avenue now"),
+        ("No. 5 was", "Number 5 was"),
+        ("and so on, etc. Then", "and so on, etcetera. Then"),    # the sentence ends there
+        ("and so on, etc. and more", "and so on, etcetera and more"),
+        ("and so on, etc.", "and so on, etcetera."),
+    ],
+)
+def test_abbreviations(text, expected):
+    assert say(text) == expected
+
+
+@pytest.mark.parametrize("text", ["No. he said", "Gen. 1", "Emr. Smith", "the col. width", "Sr. Mary", "A.D. 79"])
+def test_abbreviations_left_as_written(text):
+    assert say(text) == text
+
+
+def test_abbreviations_only_in_english():
+    assert to_speech("M. Dupont et Mr. Smith", "narration", {}, language="fr") == "M. Dupont et Mr. Smith"
+
+
+def test_new_rules_keep_the_invariants():
+    text = "On 9/30/21 at 3:05, Mr. /Smith/ paid $5.50 for 2/3 of it (approx. 1/2 kg), e.g. <3 #1 ~x~"
+    spoken = say(text)
+    assert spoken == (
+        "On September thirtieth, twenty twenty-one at three oh five, Mister Smith paid five dollars "
+        "fifty for two thirds of it (approximately one half kg), for example number 1 x"
+    )
+    for mark in ("*", "~", "/", "_", "<3", "#"):
+        assert mark not in spoken
+
+
 # --- lexicon -------------------------------------------------------------------------------
 
 
@@ -429,7 +492,8 @@ def test_a_100000_word_work_segments_in_seconds():
     """A guard against quadratic behaviour, not a benchmark."""
     rng = random.Random(7)
     vocab = ("Alec Magnus Camille Izzy love the a and of to *really* ~ <3 :) & Alec/Magnus "
-             "said \u2014 - ... !!! https://archiveofourown.org/works/1 was he she").split()
+             "said \u2014 - ... !!! https://archiveofourown.org/works/1 was he she "
+             "/so/ 9/30/21 3:05 10:00 $5.50 2/3 1000th Mr. St. etc. Feb 15, 2012").split()
     seed = (ROOT / "input" / "like-we-used-to-letter.txt").read_text(encoding="utf-8")
     paragraphs = []
     words = 0

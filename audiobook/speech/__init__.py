@@ -21,7 +21,9 @@ three"), so `to_speech` rewrites a segment's text into plain sayable prose:
 - numbers eSpeak misreads become words: dates (``9/30/21``, ``2012-02-15``, ``Feb. 15th``
   -> "September thirtieth, twenty twenty-one"), times (``3:05`` -> "three oh five",
   ``10:00`` -> "ten o'clock"), money (``$5.50`` -> "five dollars fifty"), fractions
-  (``2/3`` -> "two thirds"), ordinals of round hundreds (``1000th``); see `numbers`.
+  (``2/3`` -> "two thirds"), ordinals of round hundreds (``1000th``); see `numbers`;
+- abbreviations are said in full without a period that would end the sentence (``Capt.``
+  -> "Captain", ``St.`` -> "Saint" or "Street", ``etc.`` -> "etcetera"); see `abbreviations`.
 
 The work's language (``language="fr"``) decides the words the rules add: "and", "or", "to"
 and the number rules speak it (`language`, `numbers`); where we have no words for a
@@ -36,7 +38,8 @@ become "Kameel", and a lexicon may still tell "US" from "us"). The replacement i
 written. Keys may be several words ("Magnus Bane"). One compiled regex does all entries.
 
 Modules: `marks` (scene breaks, URLs, emoticons, slashes, dashes, tidying), `numbers`
-(dates, times, money, fractions, ordinals; the only user of num2words), `language` (the rules' words per language), `lexicon`.
+(dates, times, money, fractions, ordinals; the only user of num2words), `abbreviations`,
+`language` (the rules' words per language), `lexicon`.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..models import SILENT_ROLES, Song
+from .abbreviations import expand_abbreviations
 from .language import words as language_words
 from .lexicon import Lexicon, _as_lexicon, load_lexicon
 from .marks import (
@@ -89,6 +93,8 @@ def to_speech(
     s = _URL.sub(_site_name, s)
     # Numbers before the marks: dates, times and fractions are made of slashes and colons.
     s = say_numbers(s, words, language)
+    if words.english:
+        s = expand_abbreviations(s)
     s = _AN.sub(words.authors_note, s)
     s = strip_emoticons(s)
     s = ampersands(s, words)
