@@ -516,3 +516,24 @@ def test_a_100000_word_work_segments_in_seconds():
     started = time.perf_counter()
     segment(Document(path=Path("w.txt"), text=wrapped, meta=Metadata(title="W"), encoding="utf-8"), lexicon={})
     assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "1", "1/", "12/", "1/2 ", "1 1/", "/a", "a/", " /a a", "1.", ". ", "e.g.", "a-", "1-", "1:", "1:0",
+        "$1,", "1,000", "€1.", "Feb 1 ", "the 1 ", "1st", "Mr. ", "Dr. ", "St. ", "etc. ", "  ", " \n",
+        "A/N ", "<3", "o.o ", "xD ", "x",
+    ],
+)
+def test_rules_stay_linear_on_adversarial_text(unit):
+    """Long runs of digits, slashes, periods, colons, signs and abbreviations (50 KB, with a
+    slash at the end so the URL and slash rules run too). A linear rule takes well under a
+    second here, a quadratic one minutes: 8,000 spaces took 1.6 s in the scene-break test
+    and 16 KB of "1.1.1..." 8 s in the URL pattern before they were fixed."""
+    text = unit * (50_000 // len(unit)) + " x/y"
+    for language in ("en", "fr"):
+        started = time.perf_counter()
+        to_speech(text, "narration", {}, language=language)
+        elapsed = time.perf_counter() - started
+        assert elapsed < 2.5, f"{unit!r} * {len(text) // len(unit)} ({language}): {elapsed:.1f} s"

@@ -52,7 +52,7 @@ from .language import words as language_words
 from .lexicon import Lexicon, _as_lexicon, load_lexicon
 from .marks import (
     _AN, _DASH_PAUSE, _DROP, _HAS_WORD, _LINE_LEAD, _NUMBER_SIGN, _RANGE, _SPACES, _URL,
-    SCENE_BREAK, _join_lines, _site_name, _tidy, ampersands, is_scene_break, slashes,
+    _URL_HINT, SCENE_BREAK, _join_lines, _site_name, _tidy, ampersands, is_scene_break, slashes,
     strip_emoticons,
 )
 from .numbers import say_numbers
@@ -90,20 +90,25 @@ def to_speech(
     words = language_words(language)
     lines = [line for line in text.split("\n") if not is_scene_break(line)]
     s = base = "\n".join(lines)
-    s = _URL.sub(_site_name, s)
+    # Each rule runs only on a text holding its mark (a substring test costs ~nothing).
+    if _URL_HINT.search(s):
+        s = _URL.sub(_site_name, s)
     # Numbers before the marks: dates, times and fractions are made of slashes and colons.
     s = say_numbers(s, words, language)
     if words.english:
         s = expand_abbreviations(s)
-    s = _AN.sub(words.authors_note, s)
+    if "/" in s or "AN:" in s:
+        s = _AN.sub(words.authors_note, s)
     s = strip_emoticons(s)
     s = ampersands(s, words)
     s = slashes(s, words)
     s = _LINE_LEAD.sub("", s)
-    if words.number:
+    if words.number and "#" in s:
         s = _NUMBER_SIGN.sub(words.number + " ", s)
-    s = _RANGE.sub(f" {words.to} " if words.to else ", ", s)
-    s = _DASH_PAUSE.sub(", ", s)
+    if "–" in s or "—" in s:
+        s = _RANGE.sub(f" {words.to} " if words.to else ", ", s)
+    if "-" in s or "–" in s or "—" in s:
+        s = _DASH_PAUSE.sub(", ", s)
     s = _DROP.sub(" ", s)
     s = _SPACES.sub(" ", s)
     s = _join_lines(s)
