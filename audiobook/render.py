@@ -116,13 +116,8 @@ def _header_text(script: Script, part_title: str | None) -> str:
         words.append(f"Rated {meta.rating}.")
     if meta.warnings:
         words.append(f"Warnings: {', '.join(meta.warnings)}.")
-    if meta.relationships:
-        words.append(f"Relationships: {'; '.join(meta.relationships[:HEADER_RELATIONSHIPS])}.")
     words.append("Read by text-to-speech.")
     return " ".join(words)
-
-
-HEADER_RELATIONSHIPS = 3   # the main pairings; the full list is in the description
 
 
 def _outro_text(script: Script) -> str:
@@ -188,10 +183,10 @@ def render_work(
         extra: dict[str, int] = {}
         if options.header:
             extra["header"] = len(utterances)
-            utterances.append(Utterance("header", to_speech(_header_text(part, part_title), "note", lexicon), profiles[roles["header"]]))
+            utterances.append(Utterance("header", to_speech(_header_text(part, part_title), "note", lexicon, language=meta.language), profiles[roles["header"]]))
         if options.outro:
             extra["outro"] = len(utterances)
-            utterances.append(Utterance("outro", to_speech(_outro_text(part), "note", lexicon), profiles[roles["outro"]]))
+            utterances.append(Utterance("outro", to_speech(_outro_text(part), "note", lexicon, language=meta.language), profiles[roles["outro"]]))
         index: dict[int, int] = {}
         for seg in assembly.program_order(part, options.placement):   # spoken in play order
             if seg.spoken:

@@ -180,7 +180,8 @@ def test_a_batch_goes_on_past_bad_downloads(tmp_path):
                                        "-o", str(out), "--cache-dir", str(tmp_path / "c"), "--engine", "test", "--json", "-q"])
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 3 and "cut.epub" in errors[0] and "login.html" in errors[1] and "missing.epub" in errors[2]
+    assert len(errors) == 3
+    assert sorted(e.split(": ")[1].rsplit("/", 1)[-1] for e in errors) == ["cut.epub", "login.html", "missing.epub"]
     assert [Path(o["mp3"]).name for o in json.loads(result.stdout)["outputs"]] == ["no-notes.mp3"]
     assert sorted(p.name for p in out.iterdir()) == sorted(f"no-notes{s}" for s in (".mp3", ".vtt", ".jpg", ".chapters.json"))
 

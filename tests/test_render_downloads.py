@@ -56,7 +56,7 @@ def test_an_ao3_epub_split_into_chapters_keeps_each_chapters_notes(tmp_path):
     assert "by inkwell and tide and mapmaker b" in header           # both authors ("_" is not said)
     assert "Original Work and Maps and Margins (Web Series)." in header
     assert "Rated Teen And Up Audiences. Warnings: No Archive Warnings Apply." in header
-    assert "Relationships: Wren and Ottoline; Wren and Her Father." in header
+
 
 
 @pytest.mark.slow

@@ -85,17 +85,17 @@ def segment(doc: Document, lexicon: Mapping[str, str] | Lexicon | None = None) -
 
     meta = fill_metadata(doc.meta, [u.label for u in units if u.kind == "label" and u.region == "front"])
     document = doc if meta is doc.meta else replace(doc, meta=meta)
-    return Script(document=document, segments=tuple(_segments(units, lex)))
+    return Script(document=document, segments=tuple(_segments(units, lex, meta.language)))
 
 
-def _segments(units: list[Unit], lex: Lexicon) -> list[Segment]:
+def _segments(units: list[Unit], lex: Lexicon, language: str) -> list[Segment]:
     segments: list[Segment] = []
     for u in units:
         if u.kind == "song":
             for song in u.songs:
                 segments.append(Segment(
                     index=len(segments), role="song", text=u.text,
-                    speech=song_announcement(song, lex), chapter=f"Interlude: {song.title}",
+                    speech=song_announcement(song, lex, language=language), chapter=f"Interlude: {song.title}",
                     part=u.part, song=song, span=(u.start, u.end),
                 ))
             continue
@@ -103,7 +103,7 @@ def _segments(units: list[Unit], lex: Lexicon) -> list[Segment]:
         said = u.label.value if u.kind == "label" else u.text[1:-1] if u.kind == "aside" else u.text
         if u.wrapped:
             said = said.replace("\n", " ")     # a hard-wrapped paragraph: its line ends are not pauses
-        speech = "" if u.silent else to_speech(said, role, lex)
+        speech = "" if u.silent else to_speech(said, role, lex, language=language)
         segments.append(Segment(
             index=len(segments), role=role, text=u.text, speech=speech,
             chapter=u.chapter, part=u.part, song=u.song, span=(u.start, u.end),

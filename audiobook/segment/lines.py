@@ -10,6 +10,7 @@ import re
 import unicodedata
 
 from ..models import Song
+from ..speech import is_scene_break
 from .units import words
 
 # --- headings and section titles ----------------------------------------------------------
@@ -81,36 +82,7 @@ def clean_title(text: str) -> str:
     return re.sub(r"\s+", " ", title).strip() or text.strip()
 
 
-# --- scene breaks ---------------------------------------------------------------------------
-
-_SINGLE_GLYPHS = "#*§◇◆❖✦✧★☆※⁂•~+"
-_KISSES = re.compile(r"(?i)^(?:x+o+)+x*$|^o+(?:x+o+)*x+$|^x{1,4}$|^o{1,3}$")
-_BREAK_LETTERS = set("oOxX0")
-
-
-def is_scene_break(line: str) -> bool:
-    """A line that is only decoration: ~*~*~, ***, oooooooo, xXxXx, -o-o-o-, <><><>, ===,
-    +++, a centred §, a row of emoji. Never a word, a sign-off ("xoxo", "xxx") or a face."""
-    s = "".join(line.split())
-    if not s or "\n" in line.strip() or len(s) > 80:
-        return False
-    letters = [ch for ch in s if ch.isalnum()]
-    if not letters:
-        if any(ch in "\"“”'‘’" for ch in s):
-            return False                                  # "..." said aloud is a silence, not a break
-        if len(s) == 1:
-            return s in _SINGLE_GLYPHS or s in ".…"       # FanFiction.net's spacer paragraph: "."
-        if re.fullmatch(r"[:;=xX]-?[)(DPp3/\\|*]|</?3+|[!?]+", s):
-            return False                                  # a face, a heart, !!!
-        return True
-    if not set(letters) <= _BREAK_LETTERS:
-        return False
-    if len(letters) == len(s):                            # letters alone: a pattern, not a word
-        if _KISSES.match(s) and not (any(c.isupper() for c in s) and any(c.islower() for c in s)):
-            return False
-        return len(s) >= 3 and (len(set(s)) > 1 or len(s) >= 4)
-    return len(letters) >= 1 and len(s) >= 3
-
+# --- scene breaks: see speech.marks.is_scene_break (what is never said) -----------------
 
 # --- notes ----------------------------------------------------------------------------------
 

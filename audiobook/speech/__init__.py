@@ -52,14 +52,13 @@ from .language import words as language_words
 from .lexicon import Lexicon, _as_lexicon, load_lexicon
 from .marks import (
     _AN, _DASH_PAUSE, _DROP, _HAS_WORD, _LINE_LEAD, _NUMBER_SIGN, _RANGE, _SPACES, _URL,
-    _URL_HINT, SCENE_BREAK, _join_lines, _site_name, _tidy, ampersands, is_scene_break, slashes,
+    _URL_HINT, _join_lines, _site_name, _tidy, ampersands, is_scene_break, slashes,
     strip_emoticons,
 )
 from .numbers import say_numbers
 
 __all__ = [
     "Lexicon",
-    "SCENE_BREAK",
     "is_scene_break",
     "load_lexicon",
     "song_announcement",
@@ -102,7 +101,8 @@ def to_speech(
     s = strip_emoticons(s)
     s = ampersands(s, words)
     s = slashes(s, words)
-    s = _LINE_LEAD.sub("", s)
+    if role != "heading":
+        s = _LINE_LEAD.sub("", s)          # a bullet or "1." leading a line; a heading's number is said
     if words.number and "#" in s:
         s = _NUMBER_SIGN.sub(words.number + " ", s)
     if "–" in s or "—" in s:
