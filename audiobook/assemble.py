@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import InputError, RenderError
 from .master import LoudnessMeter, clip_steps, ffmpeg_exe, why_ffmpeg_failed
-from .models import STORY_ROLES, Chapter, Clip, Cue, Piece, Program, Script, Segment
+from .models import STORY_ROLES, Chapter, Clip, Cue, Piece, Program, Script, Segment, Span
 
 CUE_CHARS = 65            # WebVTT line length that reads well on a phone
 MUSIC_BELOW_SPEECH = 4.0  # interludes sit this many LU under the speech
@@ -48,6 +48,7 @@ PAUSES: dict[tuple[str, str], int] = {
 }
 PARAGRAPH_PAUSE_MS = 650
 WITHIN_PARAGRAPH_MS = 300   # an aside cut out of a paragraph ("... (A/N: ...) ..."), and what follows it
+SPAN_GAP_MS = 120           # between a line of dialogue and its "she said": the voices take turns, no pause
 SCENE_BREAK_MS = 2200
 LEAD_IN_MS = 250
 TAIL_MS = 1500
@@ -113,19 +114,25 @@ def spread_interludes(segments: tuple[Segment, ...]) -> tuple[Segment, ...]:
     return tuple(out)
 
 
-def _cues(text: str, start: int, end: int, rate: int) -> list[Cue]:
+def _cues(text: str, start: int, end: int, rate: int, voice: str | None = None) -> list[Cue]:
     """Split `text` into lines of at most CUE_CHARS, timed in proportion to their length."""
     lines = textwrap.wrap(" ".join(text.split()), CUE_CHARS, break_long_words=True) or []
     total = sum(len(line) for line in lines) or 1
     cues, pos = [], start
     for line in lines:
         nxt = pos + (end - start) * len(line) // total
-        cues.append(Cue(line, round(pos * 1000 / rate), round(nxt * 1000 / rate)))
+        cues.append(Cue(line, round(pos * 1000 / rate), round(nxt * 1000 / rate), voice))
         pos = nxt
     if cues:
-        last = cues[-1]
-        cues[-1] = Cue(last.text, last.start_ms, round(end * 1000 / rate))
+        cues[-1] = dataclasses.replace(cues[-1], end_ms=round(end * 1000 / rate))
     return cues
+
+
+def voiced_spans(seg: Segment) -> tuple[Span, ...]:
+    """The spans of a paragraph spoken one by one (each in its own voice), or () when the
+    paragraph is spoken whole: all in one voice, or no dialogue at all."""
+    said = tuple(sp for sp in seg.spans if sp.speech)
+    return said if any(sp.voice != seg.voice for sp in said) else ()
 
 
 def _song_file(script: Script, seg: Segment) -> Path | None:
@@ -147,7 +154,7 @@ def program_order(script: Script, placement: str | None = None) -> tuple[Segment
 
 def assemble(
     script: Script,
-    clips: Mapping[int, Clip],
+    clips: Mapping[int, Clip | tuple[Clip, ...]],
     *,
     header: Clip | None = None,
     outro: Clip | None = None,
@@ -164,6 +171,8 @@ def assemble(
     segments = program_order(script, placement)
     spoken = [s for s in segments if s.spoken]
     first = header or (clips.get(spoken[0].index) if spoken else None) or outro
+    if isinstance(first, tuple):
+        first = first[0]
     rate = first.sample_rate if first else 22050   # the first clip's rate; others are resampled
 
     pieces: list[Piece] = []
@@ -182,11 +191,11 @@ def assemble(
             if on_piece is not None:
                 on_piece(pieces[-1], rate)
 
-    def speak(clip: Clip, text: str) -> None:
+    def speak(clip: Clip, text: str, voice: str | None = None) -> None:
         length = round(clip.duration_ms * rate / 1000) if clip.sample_rate != rate else _frames(clip)
         start = pos
         add("speech", length, source=clip.path)
-        cues.extend(_cues(text, start, pos, rate))
+        cues.extend(_cues(text, start, pos, rate, voice))
 
     def chapter(title: str) -> None:
         if not marks or marks[-1][0] != title:
@@ -231,6 +240,11 @@ def assemble(
                 add("sting", samples(STING_MS), variant=seg.index + 1)
             else:
                 speak(clip, seg.speech)
+        elif isinstance(clip, tuple):      # a paragraph of dialogue: its spans, voice after voice
+            for k, (span, part) in enumerate(zip(voiced_spans(seg), clip)):
+                if k:
+                    add("silence", samples(SPAN_GAP_MS))
+                speak(part, seg.text[span.start:span.end], span.speaker if span.kind != "narration" else None)
         else:
             speak(clip, seg.text)
         prev, prev_span = seg.role, (None if seg.song is not None else seg.span)
@@ -386,7 +400,7 @@ def retime(program: Program, to_ms: Callable[[int], int], duration_ms: int) -> P
         chapters[0] = dataclasses.replace(chapters[0], start_ms=0)
         chapters[-1] = dataclasses.replace(chapters[-1], end_ms=duration_ms)
     cues = tuple(
-        Cue(c.text, to_ms(round(c.start_ms * program.rate / 1000)), min(duration_ms, to_ms(round(c.end_ms * program.rate / 1000))))
+        dataclasses.replace(c, start_ms=to_ms(round(c.start_ms * program.rate / 1000)), end_ms=min(duration_ms, to_ms(round(c.end_ms * program.rate / 1000))))
         for c in program.cues
     )
     return dataclasses.replace(program, chapters=tuple(chapters), cues=cues)

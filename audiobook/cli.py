@@ -72,6 +72,14 @@ def skip_options(func):
                         help="Author's notes (summary, notes, asides): read in the notes voice, or left out.")(func)
 
 
+def dialogue_option(func):
+    return click.option(
+        "--dialogue", type=click.Choice(["off", "one", "characters"]), default="characters", show_default=True,
+        help="Dialogue voices: each character their own (characters), one voice for all dialogue (one), "
+             "or the narrator's (off). Cast a character in <name>.toml: [cast] Alec = \"narrator\".",
+    )(func)
+
+
 def _skipped(notes: str, lyrics: str) -> frozenset[str]:
     return frozenset(role for role, choice in (("note", notes), ("lyrics", lyrics)) if choice == "skip")
 
@@ -108,8 +116,9 @@ def main():
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
 @click.option("--voice", "voice_overrides", multiple=True, metavar="ROLE=PROFILE", help="Read ROLE with voice profile PROFILE (repeatable).")
 @skip_options
+@dialogue_option
 @friendly
-def plan(inputs, as_json, voice_overrides, notes, lyrics):
+def plan(inputs, as_json, voice_overrides, notes, lyrics, dialogue):
     """Show how each work is read: the metadata found, and each paragraph's role, voice,
     chapter and what is said ("(silent)": structure, not read).
 
@@ -125,7 +134,7 @@ def plan(inputs, as_json, voice_overrides, notes, lyrics):
     overrides = parse_voice_overrides(list(voice_overrides))
     docs = []
     for path in find_inputs(list(inputs) or [DEFAULT_INPUT]):
-        script = cast(segment(read(path)), profiles, overrides, _skipped(notes, lyrics))
+        script = cast(segment(read(path)), profiles, overrides, _skipped(notes, lyrics), dialogue)
         meta = script.document.meta
         docs.append({
             "input": str(path),
@@ -133,9 +142,13 @@ def plan(inputs, as_json, voice_overrides, notes, lyrics):
             "author": meta.author,
             "meta": _meta(meta),
             "segments": [
-                {"index": s.index, "role": s.role, "text": s.text, "speech": s.speech, "voice": s.voice, "chapter": s.chapter}
+                {"index": s.index, "role": s.role, "text": s.text, "speech": s.speech, "voice": s.voice, "chapter": s.chapter,
+                 **({"spans": [{"kind": sp.kind, "text": s.text[sp.start:sp.end], "speaker": sp.speaker, "voice": sp.voice}
+                               for sp in s.spans]} if s.spans else {})}
                 for s in script.segments
             ],
+            "characters": {name: {"gender": gender, "voice": next((p.name for n, p in script.profiles.items() if n == f"character {name}"), None)}
+                           for name, gender in script.characters.items()},
             "songs": [{"title": s.title, "artist": s.artist} for s in script.songs],
             "quoted_songs": [{"title": s.title, "artist": s.artist} for s in script.quoted_songs],
         })
@@ -152,6 +165,10 @@ def plan(inputs, as_json, voice_overrides, notes, lyrics):
         for s in doc["segments"]:
             said = " ".join(s["speech"].split()) if s["speech"] or s["role"] == "scene_break" else "(silent) " + " ".join(s["text"].split())
             click.echo(f"{s['index']:>4}  {s['role']:<11} {(s['voice'] or '-'):<10} {s['chapter'][:28]:<28} {said[:60]}{'...' if len(said) > 60 else ''}")
+            for sp in s.get("spans", ()):
+                if sp["kind"] != "narration":
+                    line = " ".join(sp["text"].split())
+                    click.echo(f"{'':>6}{'  ' + sp['kind']:<13} {(sp['voice'] or '-')[:20]:<20} {(sp['speaker'] or '?')[:18]:<18} {line[:50]}{'...' if len(line) > 50 else ''}")
         if doc["songs"]:
             click.echo("Songs:")
             for n, song in enumerate(doc["songs"], 1):
@@ -170,6 +187,7 @@ def plan(inputs, as_json, voice_overrides, notes, lyrics):
 @click.option("--split", type=click.Choice(["none", "chapters"]), default="none", show_default=True, help="'chapters': one episode per chapter heading, with track numbers.")
 @click.option("--interludes", "placement", type=click.Choice(["inline", "spread"]), default=None, help="Where song interludes go: where the author put the playlist (inline, default) or spread between the story's sections.")
 @skip_options
+@dialogue_option
 @click.option("--no-header", is_flag=True, help="Leave out the spoken 'Title, by Author' introduction.")
 @click.option("--no-outro", is_flag=True, help="Leave out the spoken credits at the end.")
 @click.option("--bitrate", type=click.Choice(["32", "40", "48", "56", "64", "80", "96", "112", "128", "160", "192", "224", "256", "320"]), default="64", show_default=True, help="MP3 bitrate in kbit/s (constant).")
@@ -180,7 +198,7 @@ def plan(inputs, as_json, voice_overrides, notes, lyrics):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document describing the outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 @friendly
-def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, no_header, no_outro, bitrate, jobs, cache_dir, no_cache, engine, as_json, quiet):
+def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, dialogue, no_header, no_outro, bitrate, jobs, cache_dir, no_cache, engine, as_json, quiet):
     """Render works into phone-ready MP3 episodes.
 
     INPUTs are texts (.txt, .md), downloads from AO3 or FanFicFare (.html, .epub), folders
@@ -204,6 +222,7 @@ def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, no
         jobs=jobs,
         voices=parse_voice_overrides(list(voice_overrides)),
         skip=_skipped(notes, lyrics),
+        dialogue=dialogue,
         header=not no_header,
         outro=not no_outro,
         split=split,

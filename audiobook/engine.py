@@ -98,6 +98,7 @@ def resolve_voice(voices: list[Voice], profile: VoiceProfile, variants: tuple[st
     if profile.voice:
         wanted = profile.voice.strip().lower()
         base, _, variant = wanted.partition("+")
+        variant = variant or (profile.variant or "").lower()
         if base in by_id and (not variant or not variants or variant in variants):
             return by_id[base].id + (f"+{variant}" if variant else "")
         listing = ", ".join(sorted(v.id for v in voices)) or "none"
@@ -128,6 +129,8 @@ def resolve_voice(voices: list[Voice], profile: VoiceProfile, variants: tuple[st
         )
     scored.sort(key=lambda item: item[:3])
     best = scored[0][3]
+    if profile.variant and profile.variant.lower() in variants:
+        return f"{best.id}+{profile.variant.lower()}"     # a character's timbre
     if profile.gender and best.gender != profile.gender:
         variant = {"female": "f3", "male": "m3"}.get(profile.gender)
         if variant and variant in variants:

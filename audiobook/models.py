@@ -25,6 +25,19 @@ LETTER_ROLES = frozenset({"salutation", "body", "closing", "signature"})
 
 
 @dataclass(frozen=True)
+class VoiceProfile:
+    name: str
+    engine: str = "pyttsx3"
+    voice: str | None = None     # an engine voice id; wins over language/gender
+    language: str = "en"
+    gender: str | None = None    # "male" / "female": a preference, not a demand
+    rate: int = 160              # words per minute
+    pitch: int = 50              # 0-100
+    volume: float = 1.0          # 0-1
+    variant: str | None = None   # an engine's voice variant (eSpeak: "m3", "f2"): a character's timbre
+
+
+@dataclass(frozen=True)
 class Song:
     title: str
     artist: str = ""
@@ -111,6 +124,22 @@ class Document:
     blocks: tuple[Block, ...] = ()   # from markup; empty for plain text
 
 
+SPAN_KINDS = ("narration", "speech", "thought", "message")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of one paragraph said in one way: narration, quoted speech, an italic thought,
+    a chat or text message. A paragraph's spans hold every character of its text, in order."""
+
+    kind: str                  # one of SPAN_KINDS
+    start: int                 # offsets in Segment.text
+    end: int
+    speech: str                # what the engine is asked to say ("" for punctuation alone)
+    speaker: str | None = None  # the character speaking, thinking or writing, when it can be told
+    voice: str | None = None   # voice profile name, set by voices.cast
+
+
 @dataclass(frozen=True)
 class Segment:
     index: int
@@ -123,6 +152,9 @@ class Segment:
     voice: str | None = None   # voice profile name, set by voices.cast
     # (start, end) offsets of `text` in Document.text; the songs of one line share it.
     span: tuple[int, int] = (0, 0)
+    # Story paragraphs with dialogue, thoughts or messages: the paragraph cut into spans
+    # (empty when the paragraph is all narration, or for other roles).
+    spans: tuple[Span, ...] = ()
 
     @property
     def spoken(self) -> bool:
@@ -133,6 +165,10 @@ class Segment:
 class Script:
     document: Document
     segments: tuple[Segment, ...]
+    # The characters who speak, in order of first appearance: name -> "he", "she" or "".
+    characters: dict[str, str] = field(default_factory=dict)
+    # Voice profiles made for this script's characters (voices.cast), by name.
+    profiles: dict[str, VoiceProfile] = field(default_factory=dict)
 
     @property
     def songs(self) -> tuple[Song, ...]:
@@ -143,18 +179,6 @@ class Script:
     def quoted_songs(self) -> tuple[Song, ...]:
         """Songs whose lyrics the story quotes (for the credits), in order, once each."""
         return tuple(dict.fromkeys(s.song for s in self.segments if s.role == "lyrics" and s.song))
-
-
-@dataclass(frozen=True)
-class VoiceProfile:
-    name: str
-    engine: str = "pyttsx3"
-    voice: str | None = None     # an engine voice id; wins over language/gender
-    language: str = "en"
-    gender: str | None = None    # "male" / "female": a preference, not a demand
-    rate: int = 160              # words per minute
-    pitch: int = 50              # 0-100
-    volume: float = 1.0          # 0-1
 
 
 @dataclass(frozen=True)
@@ -191,6 +215,7 @@ class Cue:
     text: str
     start_ms: int
     end_ms: int
+    voice: str | None = None      # who says it, for a line of dialogue (WebVTT's <v Name>)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class RenderOptions:
     jobs: int | None = None
     voices: dict[str, str] = field(default_factory=dict)   # role -> profile (--voice)
     skip: frozenset[str] = frozenset()   # roles not read: "note" (--notes skip), "lyrics" (--lyrics skip)
+    dialogue: str = "characters"         # --dialogue off | one | characters (see voices.cast)
     header: bool = True
     outro: bool = True
     split: str = "none"              # "none": one episode per text; "chapters": one per chapter heading
@@ -104,7 +105,7 @@ def _parts(script: Script, split: str) -> list[Script]:
     if split != "chapters":
         return [script]
     numbers = sorted({s.part for s in script.segments})
-    return [Script(script.document, tuple(s for s in script.segments if s.part == n)) for n in numbers]
+    return [dataclasses.replace(script, segments=tuple(s for s in script.segments if s.part == n)) for n in numbers]
 
 
 def _header_text(script: Script, part_title: str | None) -> str:
@@ -168,8 +169,9 @@ def render_work(
     doc = read(path)
     profiles = load_profiles()
     lexicon = load_lexicon(doc.meta.lexicon)
-    script = cast(segment(doc, lexicon), profiles, options.voices, options.skip)
+    script = cast(segment(doc, lexicon), profiles, options.voices, options.skip, options.dialogue)
     meta = script.document.meta          # with what a header block in the text adds
+    voices = {**profiles, **script.profiles}   # with the characters' voices
     roles = resolve_cast(profiles, doc.meta.cast, options.voices)
     parts = _parts(script, options.split)
     split = options.split == "chapters"
@@ -187,11 +189,20 @@ def render_work(
         if options.outro:
             extra["outro"] = len(utterances)
             utterances.append(Utterance("outro", to_speech(_outro_text(part), "note", lexicon, language=meta.language), profiles[roles["outro"]]))
-        index: dict[int, int] = {}
+        index: dict[int, int | tuple[int, ...]] = {}
         for seg in assembly.program_order(part, options.placement):   # spoken in play order
-            if seg.spoken:
+            if not seg.spoken:
+                continue
+            spans = assembly.voiced_spans(seg)
+            if spans:      # dialogue in voices of its own: one utterance a span
+                index[seg.index] = tuple(range(len(utterances), len(utterances) + len(spans)))
+                utterances.extend(
+                    Utterance(f"segment {seg.index} span {k} ({sp.kind}: {seg.text[sp.start:sp.end][:40]!r})", sp.speech, voices[sp.voice])
+                    for k, sp in enumerate(spans)
+                )
+            else:
                 index[seg.index] = len(utterances)
-                utterances.append(Utterance(f"segment {seg.index} ({seg.role}: {seg.text[:40]!r})", seg.speech, profiles[seg.voice]))
+                utterances.append(Utterance(f"segment {seg.index} ({seg.role}: {seg.text[:40]!r})", seg.speech, voices[seg.voice]))
         plans.append((part, part_title, extra, index))
 
     # Clips are laid out and encoded while later ones are still being spoken (a small work is
@@ -205,7 +216,7 @@ def render_work(
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="audiofic-layout") as layout,
     ):
         streams = [
-            _Stream(options, _stretch_seconds(sum(len(utterances[i].text) for i in (*extra.values(), *index.values()))), workers,
+            _Stream(options, _stretch_seconds(sum(len(utterances[i].text) for i in (*extra.values(), *_flat(index.values())))), workers,
                     Path(scratch) if scratch else options.out_dir, options.out_dir / f"{stem}.mp3")
             for (_part, _title, extra, index), stem in zip(plans, stems)
         ]
@@ -237,6 +248,11 @@ def render_work(
         finally:
             for stream in streams:
                 stream.close()
+
+
+def _flat(indices) -> list[int]:
+    """Utterance indices of a part's segments (a paragraph of dialogue has several)."""
+    return [i for found in indices for i in (found if isinstance(found, tuple) else (found,))]
 
 
 class _Abandoned(Exception):
@@ -277,7 +293,8 @@ class _SegmentClips(Mapping):
         self.board, self.index = board, index
 
     def __getitem__(self, seg: int):
-        return self.board.get(self.index[seg])
+        found = self.index[seg]
+        return tuple(self.board.get(i) for i in found) if isinstance(found, tuple) else self.board.get(found)
 
     def __iter__(self):
         return iter(self.index)

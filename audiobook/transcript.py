@@ -29,7 +29,10 @@ def vtt(cues: tuple[Cue, ...] | list[Cue]) -> str:
     """WebVTT with one numbered cue per transcript line."""
     lines = ["WEBVTT", ""]
     for number, cue in enumerate(cues, 1):
-        lines += [str(number), f"{_timestamp(cue.start_ms)} --> {_timestamp(cue.end_ms)}", _cue_text(cue.text), ""]
+        said = _cue_text(cue.text)
+        if cue.voice:       # who says it: <v Alec> (the name may not hold "<", ">" or "&")
+            said = f"<v {' '.join(_cue_text(cue.voice).replace('&amp;', 'and').replace('&lt;', '').replace('&gt;', '').split())}>{said}"
+        lines += [str(number), f"{_timestamp(cue.start_ms)} --> {_timestamp(cue.end_ms)}", said, ""]
     return "\n".join(lines)
 
 

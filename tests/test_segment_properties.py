@@ -124,8 +124,8 @@ def test_words_are_always_spoken_and_marks_never(text):
                 assert s.role == "note" and s.speech == ""     # a header label is structure, not words
                 continue
             meta = script.document.meta
-            said_in_header = {re.sub(r"\W", "", t).casefold() for t in (meta.title, *meta.authors)}
-            bare = re.sub(r"\W", "", re.sub(r"^\s*by\s+", "", s.text, flags=re.IGNORECASE)).casefold()
+            said_in_header = {re.sub(r"[\W_]", "", t).casefold() for t in (meta.title, *meta.authors)}
+            bare = re.sub(r"[\W_]", "", re.sub(r"^\s*by\s+", "", s.text, flags=re.IGNORECASE)).casefold()
             if s.role == "note" and not s.speech and bare in said_in_header:
                 continue                                       # the title line, the byline: the header says them
             assert s.speech.strip(), s.text
@@ -138,3 +138,28 @@ def test_words_are_always_spoken_and_marks_never(text):
 @given(TEXT)
 def test_segmenting_is_deterministic(text):
     assert segment(make(text), lexicon=LEXICON) == segment(make(text), lexicon=LEXICON)
+
+
+DIALOGUE_LINE = st.sampled_from([
+    '"Come home," Arthur said.', '"Wait!" she called. "Not yet."', "'Don't,' he said. 'The Lightwoods' car.'",
+    'He called it "the thing" again.', '*I can\'t do this,* she thought.', "Alec: where are you", "Rio 06:09 PM",
+    '"Open quote runs on', '"Two', 'words"', "Priya and Jonah said together.", "“Curly,” said Wren.",
+])
+DIALOGUE_TEXT = st.lists(st.one_of(DIALOGUE_LINE, PROSE_LINE), min_size=1, max_size=10).map("\n\n".join)
+
+
+@SETTINGS
+@given(st.one_of(TEXT, DIALOGUE_TEXT))
+def test_spans_keep_every_character_of_their_paragraph_in_order(text):
+    script = segment(make(text), lexicon=LEXICON)
+    for s in script.segments:
+        if not s.spans:
+            continue
+        assert s.spans[0].start == 0 and s.spans[-1].end == len(s.text)
+        assert all(a.end == b.start and a.start < a.end for a, b in zip(s.spans, s.spans[1:]))
+        assert all(sp.kind in ("narration", "speech", "thought", "message") for sp in s.spans)
+        for sp in s.spans:
+            if re.search(r"[^\W_]", strip_emoticons(s.text[sp.start:sp.end])) and sp.kind != "narration":
+                assert sp.speech.strip(), (sp, s.text)          # a line with words is said
+            for mark in ("*", "~", "/", "<3", "_", "#", "<", ">"):
+                assert mark not in sp.speech

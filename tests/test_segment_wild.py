@@ -234,8 +234,8 @@ def test_inline_author_notes_and_edit_notes_are_notes():
     assert segs[0].speech == "EDIT September thirtieth, twenty twenty-one: fixed some typos, thanks to everyone who pointed them out!"
     assert segs[1].speech == ("Mister Okafor had taught at Saint Brigid's for two thirds of his life, "
                               "and on the 1st of every month he still walked in at 06:47 exactly.")   # eSpeak says these right
-    assert segs[2].speech == ('"You were late," Lieutenant Harrow said, when Okafor finally appeared at the staff room door. '
-                              '"I\'ve been waiting since February fifteenth, twenty twelve."')
+    assert segs[2].speech == ("You were late, Lieutenant Harrow said, when Okafor finally appeared at the staff room door. "
+                              "I've been waiting since February fifteenth, twenty twelve.")   # its spans, in order
     assert segs[3].speech == "Okafor laughed and handed him a coffee that had cost four dollars fifty."
     assert segs[3].text == "Okafor laughed and handed him a coffee that had cost $4.50."
     assert segs[4].text == "(A/N: yes, I know that's expensive, it's a fancy coffee shop.)"

@@ -130,7 +130,8 @@ def test_unknown_profile_lists_profiles(profiles):
 
 
 def test_unknown_role_in_sidecar(profiles):
-    with pytest.raises(VoiceError, match="unknown role 'villain'"):
+    # [cast] names roles and the characters who speak; "villain" is neither here.
+    with pytest.raises(VoiceError, match="unknown role or character 'villain'"):
         cast(make_script({"villain": "narrator"}), profiles)
 
 

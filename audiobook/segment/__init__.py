@@ -15,6 +15,8 @@ One linear pass per step, so a 100,000-word work stays fast:
 4. lyrics.py   stanzas and italic verses in the story are lyrics, with the song named.
 5. letters.py  salutation / body / closing / signature / narration.
 6. chapters.py chapter titles for chapter marks.
+7. dialogue.py story paragraphs cut into spans (narration, speech, thought, message),
+               each speech with its speaker where the text tells it.
 
 Every character of the text is in exactly one segment, in order (the songs of one playlist
 line share it); each segment's `speech` is what the engine is asked to say ("" when
@@ -26,11 +28,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from ..models import Document, Script, Segment
-from ..speech import Lexicon, load_lexicon, song_announcement, to_speech
+from ..models import Document, Script, Segment, Span
+from ..speech import Lexicon, load_lexicon, song_announcement
+from ..speech import to_speech as speech_of
 from .blocks import cut
 from .chapters import title_headed, title_unheaded
 from .contents import mark_contents
+from .dialogue import Piece, mark_dialogue
 from .header import fill_metadata
 from .letters import mark_letters
 from .lines import clean_title, parse_song_line, split_song_titles
@@ -85,12 +89,23 @@ def segment(doc: Document, lexicon: Mapping[str, str] | Lexicon | None = None) -
 
     meta = fill_metadata(doc.meta, [u.label for u in units if u.kind == "label" and u.region == "front"])
     document = doc if meta is doc.meta else replace(doc, meta=meta)
-    return Script(document=document, segments=tuple(_segments(units, lex, meta.language)))
+    dialogue, characters = mark_dialogue(units, meta.characters)
+    segments = _segments(units, lex, meta.language, dialogue)
+    return Script(document=document, segments=tuple(segments), characters=characters)
 
 
-def _segments(units: list[Unit], lex: Lexicon, language: str) -> list[Segment]:
+def _segments(units: list[Unit], lex: Lexicon, language: str, dialogue: dict[int, list[Piece]]) -> list[Segment]:
+    said: dict[tuple[str, str, bool], str] = {}
+
+    def to_speech(text: str, role: str, lex: Lexicon, language: str, end_pause: bool = False) -> str:
+        # The same words are often said again ("he said.", "she asked."): say them once.
+        key = (text, role, end_pause)
+        if key not in said:
+            said[key] = speech_of(text, role, lex, language=language, end_pause=end_pause)
+        return said[key]
+
     segments: list[Segment] = []
-    for u in units:
+    for i, u in enumerate(units):
         if u.kind == "song":
             for song in u.songs:
                 segments.append(Segment(
@@ -100,12 +115,31 @@ def _segments(units: list[Unit], lex: Lexicon, language: str) -> list[Segment]:
                 ))
             continue
         role = {"section": "heading", "scene_break": "scene_break", "playlist": "playlist"}.get(u.kind, u.role)
-        said = u.label.value if u.kind == "label" else u.text[1:-1] if u.kind == "aside" else u.text
+        text = u.label.value if u.kind == "label" else u.text[1:-1] if u.kind == "aside" else u.text
         if u.wrapped:
-            said = said.replace("\n", " ")     # a hard-wrapped paragraph: its line ends are not pauses
-        speech = "" if u.silent else to_speech(said, role, lex, language=language)
+            text = text.replace("\n", " ")     # a hard-wrapped paragraph: its line ends are not pauses
+        spans = tuple(_span(u, p, role, lex, language, to_speech) for p in dialogue.get(i, ()))
+        if spans:       # a paragraph of dialogue says what its spans say, in order
+            speech = " ".join(sp.speech for sp in spans if sp.speech)
+        else:
+            speech = "" if u.silent else to_speech(text, role, lex, language)
         segments.append(Segment(
             index=len(segments), role=role, text=u.text, speech=speech,
-            chapter=u.chapter, part=u.part, song=u.song, span=(u.start, u.end),
+            chapter=u.chapter, part=u.part, song=u.song, span=(u.start, u.end), spans=spans,
         ))
     return segments
+
+
+_QUOTE_MARKS = "\"“”„«»'‘’"
+
+
+def _span(u: Unit, piece: Piece, role: str, lex: Lexicon, language: str, to_speech) -> Span:
+    said = u.text[piece.start:piece.end]
+    if piece.kind == "speech":
+        said = said.strip(_QUOTE_MARKS + " ")       # the quote marks are not said
+    if u.wrapped:
+        said = said.replace("\n", " ")
+    speech = to_speech(said, role, lex, language, end_pause=True)   # '"Come home,"' keeps its comma
+    if piece.kind == "narration" and not any(ch.isalnum() for ch in speech):
+        speech = ""                                  # ", " between two quotes: a pause, not a word
+    return Span(piece.kind, piece.start, piece.end, speech, piece.speaker)

@@ -76,9 +76,12 @@ def to_speech(
     lexicon: Mapping[str, str] | Lexicon | None = None,
     *,
     language: str = "en",
+    end_pause: bool = False,
 ) -> str:
     """What the engine should say for `text` (as written) in a segment of `role`, in a
-    work written in `language` (a language tag: "en", "en-GB", "fr", ...).
+    work written in `language` (a language tag: "en", "en-GB", "fr", ...). `end_pause`
+    keeps a comma or semicolon ending the text: a piece of a sentence that goes on (a line
+    of dialogue before its "she said").
 
     Silent roles (scene_break) say "". The result never holds marks eSpeak reads aloud
     (``*``, ``~``, ``/``, ``_``, ``<3``, ``#``); it is "" only when the text holds no
@@ -115,7 +118,7 @@ def to_speech(
     lex = _as_lexicon(lexicon)
     if lex:
         s = lex.apply(s)
-    s = _tidy(s)
+    s = _tidy(s, end_pause)
     if not _HAS_WORD.search(s) and _HAS_WORD.search(strip_emoticons(base)):
         # Defensive: never silence words. Keep them, minus the marks eSpeak reads aloud.
         s = _tidy(_SPACES.sub(" ", _DROP.sub(" ", strip_emoticons(base).replace("\n", " "))))

@@ -215,7 +215,7 @@ def _rstrip_pauses(s: str) -> str:
     return s[:end]
 
 
-def _tidy(s: str) -> str:
+def _tidy(s: str, end_pause: bool = False) -> str:
     s = _SPACES.sub(" ", s)
     s = _EMPTY_PARENS.sub("", s)
     s = _SPACE_BEFORE_PUNCT.sub("", s)
@@ -223,5 +223,6 @@ def _tidy(s: str) -> str:
     s = _COMMA_BEFORE_STOP.sub("", s)
     s = _LEADING_JUNK.sub("", s)
     s = _SPACES.sub(" ", s).strip()
-    s = _rstrip_pauses(s)
+    if not end_pause:
+        s = _rstrip_pauses(s)
     return s if _HAS_WORD.search(s) else ""
