@@ -65,9 +65,12 @@ _TITLES = r"(?:Mr|Mrs|Ms|Miss|Dr|Prof|Professor|Captain|Capt|Lt|Lieutenant|Sgt|S
 _NAME = rf"(?:{_TITLES}\s+)?[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?"
 _SUBJECT = rf"(?P<name>{_NAME}|he|she|they|it|I|He|She|They|It|the\s+[a-z]+)"
 _ADVERB = r"(?:[a-z]+ly\s+)?"
+# A word that may be a verb of saying: checked against _VERB_SET after the match (one long
+# alternation of verbs in each pattern would cost a tenth of a second to compile at import).
+_VERB = r"[a-z]+(?:\s(?:out|on|back|in))?"
 # After a quote: ", Alec said", " said Alec", ", he whispered softly".
-_AFTER = re.compile(
-    rf"^[\s,—–-]*(?:{_SUBJECT}\s+{_ADVERB}(?P<verb>{_VERBS})\b|(?P<verb2>{_VERBS})\s+(?P<name2>{_NAME}|he|she|they|I)\b)"
+_AFTER_SHAPE = re.compile(
+    rf"^[\s,—–-]*(?:{_SUBJECT}\s+{_ADVERB}(?P<verb>{_VERB})\b|(?P<verb2>{_VERB})\s+(?P<name2>{_NAME}|he|she|they|I)\b)"
 )
 # Right after a quote, a name or pronoun and any verb: '"Talk to me," he tried again.'
 _AFTER_ANY = re.compile(rf"^[\s,—–-]+(?P<name>{_NAME}|he|she|it|they)\s+(?P<verb>[a-z]+(?:ed|s))\b(?P<name2>)")
@@ -79,12 +82,29 @@ _NOT_NAMES = frozenset(
     "Hey Goodbye Bye Come Go Look Wait Stop Don't Let Tell Give Take Get Make Good Great Fine Right Sure "
     "Mom Mum Dad Mother Father Sir Ma'am Chapter Part".split()
 )
-_VERB_SET = frozenset(v for v in _VERBS.split("|") if " " not in v)
+_VERB_SET = frozenset(_VERBS.split("|"))
+
+
+def _is_verb(word: str | None) -> bool:
+    """A verb of saying ("said", "pointed out"; "said in" is "said" followed by "in")."""
+    return bool(word) and (word in _VERB_SET or word.split()[0] in _VERB_SET)
+
+
+def _verbed(m: re.Match | None) -> re.Match | None:
+    """The match, if its verb is one of saying."""
+    if m is None:
+        return None
+    return m if _is_verb(m.groupdict().get("verb") or m.groupdict().get("verb2")) else None
+
+
+def _after(text: str) -> re.Match | None:
+    return _verbed(_AFTER_SHAPE.match(text))
 _PRONOUNS = frozenset({"he", "she", "they", "I", "He", "She", "They"})
 _SENTENCE = re.compile(r"[^.!?…]+[.!?…]*")
-_JOINT = re.compile(rf"^[\s,—–-]*{_NAME}\s+and\s+{_NAME}\s+{_ADVERB}(?:{_VERBS})\b")
+_JOINT = re.compile(rf"^[\s,—–-]*{_NAME}\s+and\s+{_NAME}\s+{_ADVERB}(?P<verb>{_VERB})\b")
 # "The archivist talked the whole way", "Alec began": a paragraph of speech may follow.
-_TALKER = re.compile(rf"\s*(?P<name>{_NAME}|[Tt]he\s+[a-z]+|He|She)\s+{_ADVERB}(?:{_VERBS})\b(?!\s+(?:to|about)\s+(?:him|her|them)self)")
+_TALKER = re.compile(rf"\s*(?P<name>[Tt]he\s+[a-z]+|{_NAME}|He|She)\s+{_ADVERB}(?P<verb>{_VERB})\b(?!\s+(?:to|about)\s+(?:him|her|them)self)")
+_POSSESSIVE = re.compile(r"['’]s$")
 _PRONOUN = re.compile(r"\b(?:he|him|his|himself|she|her|hers|herself)\b", re.IGNORECASE)
 _HIS = frozenset({"he", "him", "his", "himself"})
 _NAMES = re.compile(_NAME)
@@ -93,7 +113,6 @@ _BEAT = re.compile(rf"\s*({_NAME}|He|She)\b(?!\s+and\s+[A-Z])")
 _TITLED = re.compile(rf"{_TITLES}\s")
 _LETTER = re.compile(r"[^\W\d_]")
 _NEXT_WORD = re.compile(r"\s+([a-z]+)")
-_ATTRIBUTION_WORD = re.compile(rf"(?:{_VERBS})\b|(?:he|she|they|I)\b")
 _ITALIC = re.compile(r"(?<![\w*])\*(?!\*)(?P<a>[^*\n]+?)\*(?![\w*])|(?<![\w_])_(?!_)(?P<b>[^_\n]+?)_(?![\w_])")
 _THOUGHT_AFTER = re.compile(r"^[\s,—–-]*(?:\w+\s+)?(?:thought|wondered|thinks|wonders)\b")
 
@@ -200,11 +219,16 @@ def _said_before(text: str) -> str | None:
     return None
 
 
+def _his_hers(sentence: str) -> tuple[int, int]:
+    found = [p.lower() in _HIS for p in _PRONOUN.findall(sentence)]
+    return sum(found), len(found) - sum(found)
+
+
 def _possessive(text: str, j: int) -> bool:
     """A ' after a word and before a lower-case word that is not an attribution: a plural possessive."""
     rest = text[j + 1:j + 40]
     m = _NEXT_WORD.match(rest)
-    return m is not None and not _ATTRIBUTION_WORD.match(m.group(1))
+    return m is not None and m.group(1) not in _VERB_SET and m.group(1) not in ("he", "she", "they")
 
 
 def _inner(text: str, start: int, end: int, closed: bool) -> str:
@@ -220,7 +244,7 @@ def _is_speech(text: str, start: int, end: int, closed: bool) -> bool:
     if not before or before[-1] in ".!?:…—–-\"”’)" or before.endswith(","):
         return True
     # In mid-sentence only an attributed quotation is speech (a sign that "said" something is not).
-    return bool(_AFTER.match(after) or _said_before(before))
+    return bool(_after(after) or _said_before(before))
 
 
 # --- characters -----------------------------------------------------------------------------
@@ -228,7 +252,7 @@ def _is_speech(text: str, start: int, end: int, closed: bool) -> bool:
 def _name_of(raw: str | None) -> str | None:
     if not raw:
         return None
-    raw = re.sub(r"['’]s$", "", " ".join(raw.split()))   # "Griphook's frown": Griphook
+    raw = _POSSESSIVE.sub("", " ".join(raw.split()))   # "Griphook's frown": Griphook
     if raw.lower() in ("he", "she", "they", "it", "i") or raw.lower().startswith("the "):
         return raw.lower() if raw != "I" else "I"
     if _TITLED.match(raw):
@@ -241,6 +265,7 @@ class Characters:
     whether each is he or she (from the pronouns in the sentences that name them)."""
 
     def __init__(self, units: list[Unit], style: str, tags: tuple[str, ...] = ()):
+        self._known: dict[str, str | None] = {}    # names_in's memo
         self.count: Counter[str] = Counter()        # attributed lines (and tags)
         self.subject: Counter[str] = Counter()      # sentences of narration opening with the name
         self.gender: dict[str, str] = {}
@@ -254,21 +279,23 @@ class Characters:
                 continue
             t = u.text
             for start, end, closed in _quotes(t, style):
-                after = _AFTER.match(t[end:])
+                after = _after(t[end:])
                 for raw in (after and (after.group("name") or after.group("name2")), _said_before(t[:start])):
                     name = _name_of(raw)
                     if name and name[0].isupper() and name != "I":
                         self.count[self.canonical(name)] += 1
             sentences = _SENTENCE.findall(_outside(t, style))
+            pronouns = None
             for k, sentence in enumerate(sentences):
                 m = _OPENING_NAME.match(sentence)
                 proper = _name_of(m.group(1)) if m else None
                 if proper and proper[0].isupper() and proper != "I":   # its sentence's pronouns, and the next's, are its
                     name = self.canonical(proper)
                     self.subject[name] += 1
-                    said = sentence + (sentences[k + 1] if k + 1 < len(sentences) else "")
-                    for pronoun in _PRONOUN.findall(said):
-                        (he if pronoun.lower() in _HIS else she)[name] += 1
+                    if pronouns is None:             # (his, hers) in each sentence, counted once
+                        pronouns = [_his_hers(x) for x in sentences] + [(0, 0)]
+                    he[name] += pronouns[k][0] + pronouns[k + 1][0]
+                    she[name] += pronouns[k][1] + pronouns[k + 1][1]
         for name in set(self.count) | set(self.subject):
             if he[name] > she[name] * 2 and he[name] >= 1:
                 self.gender[name] = "he"
@@ -292,7 +319,14 @@ class Characters:
         return name if self.count.get(name, 0) >= 1 or self.subject.get(name, 0) >= 2 else None
 
     def names_in(self, text: str) -> list[str]:
-        return [n for n in (self.known(m.group(0)) for m in _NAMES.finditer(text)) if n]
+        out = []
+        for m in _NAMES.finditer(text):
+            word = m.group(0)
+            if word not in self._known:
+                self._known[word] = self.known(word)
+            if self._known[word]:
+                out.append(self._known[word])
+        return out
 
 
 @functools.lru_cache(maxsize=4096)
@@ -375,7 +409,7 @@ def mark_dialogue(units: list[Unit], tags: tuple[str, ...] = ()) -> tuple[dict[i
             scene.carry = None
             scene.run = []
             last = [x for x in _SENTENCE.findall(t) if x.strip()]
-            m = _TALKER.match(last[-1]) if last else None
+            m = _verbed(_TALKER.match(last[-1])) if last else None
             scene.talker = _resolve(m.group("name"), cast, scene) if m else None
             continue
         scene.talker = scene.talker if scene.consecutive is False else None
@@ -441,14 +475,14 @@ def _attribute(text: str, pieces: list[Piece], style: str, cast: Characters, sce
     speeches = [p for p in pieces if p.kind == "speech"]
     outside = _outside(text, style)
     named_here = cast.names_in(outside)
-    if any(_JOINT.match(text[p.end:]) for p in speeches):
+    if any(_verbed(_JOINT.match(text[p.end:])) for p in speeches):
         scene.mention(named_here)              # "Priya and Jonah said together": nobody alone
         scene.consecutive, scene.carry, scene.run = True, None, scene.run + [None]
         return
     # 1. speech verbs next to each quote
     nobody = False         # "it said", "they said": someone, but no character to give it to
     for p in speeches:
-        after = _AFTER.match(text[p.end:])
+        after = _after(text[p.end:])
         if after is None and (_inner(text, p.start, p.end, not p.open_end).rstrip().endswith(",") or re.match(r"[\s,—–-]+(?:he|she)\b", text[p.end:])):
             after = _AFTER_ANY.match(text[p.end:])   # '"C'mon," he tried': the sentence goes on
         raw = (after.group("name") or after.group("name2")) if after else _said_before(text[:p.start])
@@ -495,7 +529,7 @@ def _attribute(text: str, pieces: list[Piece], style: str, cast: Characters, sce
     who = next((p.speaker for p in speeches if p.speaker), None)
     for p in pieces:
         if p.kind == "thought":
-            after = _AFTER.match(text[p.end:])
+            after = _after(text[p.end:])
             p.speaker = _resolve(after and (after.group("name") or after.group("name2")), cast, scene) or who
     scene.mention(named_here)
     if speeches:
