@@ -307,23 +307,29 @@ def voices(as_json, text, profile, out, engine):
 @click.option("--explicit/--clean", default=None, help="Mark the show explicit or clean [default: clean].")
 @click.option("--image", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Show artwork (square, 1400-3000 px) [default: generated].")
 @click.option("--public/--unlisted", default=None, help="List the show in podcast directories, or keep it unlisted with itunes:block [default: unlisted].")
+@click.option("--split-shows", is_flag=True, default=None, help="Also write one feed per work (feed-<work>.xml), for listeners who follow one fic.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly
-def feed(folder, base_url, title, author, email, description, language, category, explicit, image, public, as_json):
+def feed(folder, base_url, title, author, email, description, language, category, explicit, image, public, split_shows, as_json):
     """Write FOLDER/feed.xml, a podcast feed for the episodes in FOLDER (default: output/).
 
-    Options not given are read from FOLDER/show.toml (same names), then from the episodes.
+    Works are ordered by when they were published and each work's chapters by number, with
+    pubDates in that order; one multi-chapter work is a serial show, several works an
+    episodic one. Options not given are read from FOLDER/show.toml (same names, e.g.
+    split_shows = true), then from the episodes.
     """
     from .feed import FeedOptions, build_feed
 
     result = build_feed(folder, FeedOptions(
         base_url=base_url, title=title, author=author, email=email, description=description,
-        language=language, category=category, explicit=explicit, image=image, public=public,
+        language=language, category=category, explicit=explicit, image=image, public=public, split_shows=split_shows,
     ))
     if as_json:
-        _json({"feed": str(result.path), "episodes": result.episodes, "guid": str(result.guid)})
+        _json({"feed": str(result.path), "episodes": result.episodes, "guid": str(result.guid), "shows": [str(p) for p in result.shows]})
     else:
         click.echo(f"Wrote {result.path} ({result.episodes} episodes)")
+        for path in result.shows:
+            click.echo(f"Wrote {path}")
 
 
 @main.command()
@@ -349,6 +355,77 @@ def publish(folder, dest, endpoint_url, as_json, quiet):
         for name in result.uploaded:
             click.echo(f"uploaded {name}")
         click.echo(f"{len(result.uploaded)} uploaded, {len(result.skipped)} already there")
+
+
+# ---- update ------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("source")
+@click.option("--feed", "feed_dir", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUTPUT, show_default=True,
+              help="The feed folder: episodes, feed.xml and the update state (.audiofic-update.json).")
+@click.option("--base-url", default=None, help="Where the feed folder is served, e.g. https://example.org/podfic [default: base_url in its show.toml].")
+@click.option("--publish", "dest", default=None, help="Then publish the folder: a folder, file:///path or s3://bucket/prefix (as `audiofic publish --to`).")
+@click.option("--endpoint-url", default=None, help="S3-compatible endpoint for --publish [default: $AWS_ENDPOINT_URL or AWS].")
+@click.option("--voice", "voice_overrides", multiple=True, metavar="ROLE=PROFILE", help="Read ROLE with voice profile PROFILE (repeatable), as for render.")
+@skip_options
+@dialogue_option
+@click.option("--no-header", is_flag=True, help="Leave out the spoken 'Title, by Author' introduction.")
+@click.option("--no-outro", is_flag=True, help="Leave out the spoken credits at the end.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Parallel speech workers and encoders [default: all cores].")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache of spoken clips and encoded stretches [default: $AUDIOFIC_CACHE or the user cache folder].")
+@click.option("--engine", default="pyttsx3", show_default=True, hidden=True, help="Speech engine ('test' makes tones; for development).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@friendly
+def update(source, feed_dir, base_url, dest, endpoint_url, voice_overrides, notes, lyrics, dialogue, no_header, no_outro, jobs, cache_dir, engine, as_json, quiet):
+    """Follow a work as it grows: render its new or edited chapters into the feed folder,
+    rebuild the feed, and publish.
+
+    SOURCE is a work folder (one file per chapter, in name order; work.toml in it holds
+    the work's metadata, with the same keys as a sidecar), a download of the whole work
+    (AO3 or FanFicFare HTML/EPUB), or a fic URL (needs `pip install 'audiofic[fetch]'`).
+    Run it whenever the work may have grown (e.g. from cron): with nothing new it changes
+    nothing and says so. An edited chapter replaces its episode (same guid); chapters keep
+    their pubDates. Feed options come from FOLDER/show.toml (see `audiofic feed`).
+    """
+    from .feed import FeedOptions
+    from .render import RenderOptions
+    from .update import UpdateOptions
+    from .update import update as update_work
+    from .voices import parse_voice_overrides
+
+    options = UpdateOptions(
+        feed_dir=feed_dir,
+        render=RenderOptions(
+            engine=engine, cache_dir=cache_dir, jobs=jobs, voices=parse_voice_overrides(list(voice_overrides)),
+            skip=_skipped(notes, lyrics), dialogue=dialogue, header=not no_header, outro=not no_outro,
+        ),
+        feed=FeedOptions(base_url=base_url),
+        publish_to=dest,
+        endpoint_url=endpoint_url,
+    )
+    result = update_work(source, options, Progress(quiet))
+    if as_json:
+        _json({
+            "source": result.source, "chapters": result.chapters, "new": list(result.new), "changed": list(result.changed),
+            "gone": list(result.gone), "episodes": [str(e.path) for e in result.episodes],
+            "feed": str(result.feed.path) if result.feed else None, "uploaded": list(result.uploaded), "skipped": list(result.skipped),
+        })
+        return
+    if quiet:
+        return
+    for number in result.gone:
+        click.echo(f"Chapter {number} is no longer in the source; its episode stays in the feed (delete its files to drop it).")
+    if result.nothing_new:
+        click.echo(f"Nothing new: all {result.chapters} chapters of {source} are in {feed_dir} already.")
+    for e in result.episodes:
+        minutes, seconds = divmod(round(e.duration_ms / 1000), 60)
+        state = "edited" if e.track in result.changed else "new"
+        click.echo(f"{e.path}  {minutes}:{seconds:02d}  ({state}: {e.title})")
+    if result.feed:
+        click.echo(f"Wrote {result.feed.path} ({result.feed.episodes} episodes)")
+    if result.uploaded:     # (with nothing new, a publish is only retried: silent if all is there)
+        click.echo(f"Published to {dest}: {len(result.uploaded)} uploaded, {len(result.skipped)} already there")
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ import os
 import tomllib
 import uuid
 from collections import Counter
-from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+import re
+import unicodedata
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -44,6 +46,7 @@ FEED_NAME = "feed.xml"
 SHOW_TOML = "show.toml"
 DEFAULT_CATEGORY = "Fiction"
 CHAPTERS_TYPE = "application/json+chapters"
+PUBDATE_STEP = timedelta(seconds=1)   # the least gap between two episodes' pubDates (RFC 822 counts seconds)
 TRANSCRIPT_TYPE = "text/vtt"
 
 
@@ -61,6 +64,7 @@ class FeedOptions:
     explicit: bool | None = None        # default False
     image: Path | None = None           # show artwork; default: drawn from title and author
     public: bool | None = None          # default False: itunes:block Yes (fan works stay unlisted)
+    split_shows: bool | None = None     # also one feed per work (feed-<work>.xml); default False
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class FeedResult:
     episodes: int
     guid: str           # podcast:guid of the channel
     image: Path         # the show artwork in the folder
+    shows: tuple[Path, ...] = ()   # one feed per show (--split-shows, or a work's `show`)
+    dates: dict[str, str] = field(default_factory=dict)   # episode file name -> its pubDate (ISO)
 
 
 # --- feedgen extension for the podcast: namespace ---------------------------------------
@@ -126,8 +132,11 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
     def __init__(self):
         self._chapters: str | None = None
         self._transcripts: list[dict[str, str]] = []
+        self._explicit: bool | None = None
 
     def extend_rss(self, item):
+        if self._explicit is not None:
+            xml_elem(f"{{{ITUNES_NS}}}explicit", item).text = "true" if self._explicit else "false"
         if self._chapters:
             element = xml_elem(f"{{{PODCAST_NS}}}chapters", item)
             element.attrib["url"] = self._chapters
@@ -144,6 +153,9 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
     def chapters(self, url: str) -> None:
         self._chapters = url
 
+    def explicit(self, value: bool) -> None:
+        self._explicit = value
+
     def transcript(self, url: str, language: str | None = None) -> None:
         attrs = {"url": url, "type": TRANSCRIPT_TYPE}
         if language:
@@ -153,7 +165,7 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
 
 # --- options ------------------------------------------------------------------------------
 
-_BOOL_KEYS = {"explicit", "public"}
+_BOOL_KEYS = {"explicit", "public", "split_shows"}
 
 
 def load_show_toml(folder: Path) -> dict:
@@ -196,6 +208,14 @@ def resolve_options(folder: Path, options: FeedOptions) -> FeedOptions:
     return FeedOptions(**merged)
 
 
+def check_options(folder: Path, options: FeedOptions) -> FeedOptions:
+    """The options merged with show.toml, with the base URL checked: so a caller that
+    renders first (`audiofic update`) fails before hours of work, not after."""
+    resolved = resolve_options(Path(folder), options)
+    _check_base_url(resolved.base_url, Path(folder))
+    return resolved
+
+
 def _check_base_url(base_url: str | None, folder: Path) -> str:
     if not base_url:
         raise FeedError(
@@ -227,11 +247,6 @@ def episode_guid(episode: Episode) -> str:
 def _most_common(values: list[str]) -> str:
     values = [v for v in values if v]
     return Counter(values).most_common(1)[0][0] if values else ""
-
-
-def _duration(ms: int) -> str:
-    seconds = int(round(ms / 1000))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def _describe(episode: Episode) -> str:
@@ -315,21 +330,148 @@ def build_feed(folder: Path, options: FeedOptions) -> FeedResult:
     mp3s = sorted(p for p in folder.glob("*.mp3") if p.is_file() and not p.name.startswith("."))
     if not mp3s:
         raise FeedError("no episodes (*.mp3) in this folder; run `audiofic render` into it first", folder)
-    episodes = sorted((read_episode(p) for p in mp3s), key=_order_key)
+    episodes = _in_order([read_episode(p) for p in mp3s], folder / FEED_NAME)
+    image = _show_image(folder, options.image, _show_title(options, episodes), _show_author(options, episodes))
+    path, url, guid = _write_feed(folder, FEED_NAME, episodes, options, base_url, image)
+    shows: dict[str, list[tuple[Episode, datetime]]] = {}
+    for episode, date in episodes:
+        show = episode.show or (_slug(episode.work_title or episode.album or episode.title) if options.split_shows else "")
+        if show:
+            shows.setdefault(show, []).append((episode, date))
+    written = []
+    for show, members in shows.items():
+        name = f"feed-{_slug(show)}.xml"
+        titled = replace(options, title=None) if len(shows) > 1 else options
+        written.append(_write_feed(folder, name, members, titled, base_url, image)[0])
+    dates = {Path(e.path).name: date.isoformat() for e, date in episodes}
+    return FeedResult(path=path, url=url, episodes=len(episodes), guid=guid, image=image, shows=tuple(written), dates=dates)
 
-    title = options.title or _most_common([e.album or e.title for e in episodes])
-    author = options.author or _most_common([e.author for e in episodes]) or "Anonymous"
-    language = options.language or _most_common([e.language for e in episodes]) or "en"
-    summary = next((e.summary.strip() for e in episodes if e.summary.strip()), "")
-    description = options.description or "\n\n".join(
-        part for part in (summary, f"{title}, written by {author}.", TTS_NOTE) if part
-    )
-    albums = Counter(e.album or e.title for e in episodes)
-    serial = any(e.track is not None for e in episodes) or any(n > 1 for n in albums.values())
-    all_tracks = all(e.track is not None for e in episodes)
-    feed_url = f"{base_url}/{FEED_NAME}"
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()).strip("-")[:60] or "show"
+
+
+def _work_of(episode: Episode) -> str:
+    return episode.work or episode.album or episode.title
+
+
+def _show_title(options: FeedOptions, episodes: list[tuple[Episode, datetime]]) -> str:
+    return options.title or _most_common([e.album or e.work_title or e.title for e, _ in episodes])
+
+
+def _show_author(options: FeedOptions, episodes: list[tuple[Episode, datetime]]) -> str:
+    return options.author or _most_common([e.author for e, _ in episodes]) or "Anonymous"
+
+
+def _published(episode: Episode) -> datetime | None:
+    """The source's date for the episode (an ISO date, at noon UTC), or None."""
+    try:
+        when = datetime.fromisoformat(episode.published.strip())
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc) + (timedelta(hours=12) if len(episode.published.strip()) <= 10 else timedelta())
+    return when
+
+
+def _in_order(episodes: list[Episode], old_feed: Path) -> list[tuple[Episode, datetime]]:
+    """Every episode with its pubDate, in pubDate order: each work's chapters by number,
+    works where their dates put them, and no two dates alike, so a date-sorting app
+    (gPodder) shows the feed's order and never sees a tie.
+
+    An episode keeps the date an earlier feed gave it, so a rebuild moves nothing. Else it
+    takes the date its source gives; else, after a dated chapter, it comes just after that
+    one; else it takes its file's time."""
+    old = _old_pub_dates(old_feed)
+    works: dict[str, list[Episode]] = {}
+    for e in episodes:
+        works.setdefault(_work_of(e), []).append(e)
+    dated: list[tuple[datetime, int, Episode, bool]] = []   # (date, work rank, episode, date may move)
+    for rank, (_, chapters) in enumerate(sorted(works.items())):
+        previous: datetime | None = None
+        known = False                     # was the previous chapter's date given, not a file time?
+        for e in sorted(chapters, key=_order_key):
+            date = old.get(episode_guid(e)) or _published(e)
+            movable = date is None
+            if date is not None:
+                known = True
+            elif previous is not None and known:
+                date = previous + PUBDATE_STEP
+            else:
+                date = datetime.fromtimestamp(Path(e.path).stat().st_mtime, timezone.utc)   # to the µs: who came first
+                known = False
+            if previous is not None and date <= previous:   # chapter N+1 is never older than chapter N
+                date, movable = previous + PUBDATE_STEP, True
+            dated.append((date, rank, e, movable))
+            previous = date
+    dated.sort(key=lambda item: (item[0], item[1], _order_key(item[2])))
+    dates = _distinct([d.replace(microsecond=0) for d, *_ in dated])   # RFC 822 dates count whole seconds
+    # Files made in the same second were pushed a second apart, perhaps into the future,
+    # where some apps hide an episode until its date: pull them back, keeping the order.
+    limit = datetime.now(timezone.utc).replace(microsecond=0)
+    for i in reversed(range(len(dates))):
+        if dated[i][3] and dates[i] > limit:
+            dates[i] = limit
+        limit = min(limit, dates[i]) - PUBDATE_STEP
+    dates = _distinct(dates)     # (only if a fixed date stood in the way)
+    return [(e, date) for (_, _, e, _), date in zip(dated, dates)]
+
+
+def _distinct(dates: list[datetime]) -> list[datetime]:
+    """Each date later than the one before (by PUBDATE_STEP at least)."""
+    out: list[datetime] = []
+    for date in dates:
+        out.append(out[-1] + PUBDATE_STEP if out and date <= out[-1] else date)
+    return out
+
+
+_EXPLICIT = re.compile(r"(?i)\b(?:explicit|mature|nc-?17|adult|r|m|ma)\b")
+_CLEAN = re.compile(r"(?i)\b(?:general|teen|g|pg|pg-?13|k\+?|t|all ages)\b")
+
+
+def _explicit(rating: str) -> bool | None:
+    """Whether a work's rating makes an episode explicit (None: the rating does not say)."""
+    if _EXPLICIT.search(rating or ""):
+        return True
+    return False if _CLEAN.search(rating or "") else None
+
+
+def _item_title(episode: Episode, single_work: bool, chapters_in_work: int) -> str:
+    """The title without an episode number (Apple leaves numbers to itunes:episode): the
+    chapter's own title, with the work's in a feed of several works. A chapter with no title
+    of its own keeps its heading ("Chapter 2"), or every episode would be called the same.
+    An MP3 that does not say which work and chapter it is keeps its own title."""
+    if not episode.work_title:
+        return episode.title
+    work = episode.work_title
+    if chapters_in_work <= 1 and not episode.part_title:
+        return work
+    heading = episode.title[len(work) + 3:] if episode.title.startswith(f"{work} - ") else ""
+    own = episode.part_title or heading or episode.title
+    return own if single_work else f"{work}: {own}"
+
+
+def _write_feed(folder: Path, name: str, episodes: list[tuple[Episode, datetime]], options: FeedOptions,
+                base_url: str, image: Path) -> tuple[Path, str, str]:
+    """One feed of these episodes (already in order, with their pubDates), written atomically."""
+    title = _show_title(options, episodes)
+    author = _show_author(options, episodes)
+    language = options.language or _most_common([e.language for e, _ in episodes]) or "en"
+    works: dict[str, list[Episode]] = {}
+    for e, _ in episodes:
+        works.setdefault(_work_of(e), []).append(e)
+    single = len(works) == 1
+    if single:
+        summary = next((e.summary.strip() for e, _ in episodes if e.summary.strip()), "")
+        composed = "\n\n".join(part for part in (summary, f"{title}, written by {author}.", TTS_NOTE) if part)
+    else:
+        listing = "; ".join(f"{eps[0].work_title or eps[0].album or eps[0].title}, by {eps[0].author}" for eps in works.values())
+        composed = f"Podfic of {len(works)} works: {listing}.\n\n{TTS_NOTE}"
+    description = options.description or composed
+    serial = single and (len(episodes) > 1 or any(e.track is not None for e, _ in episodes))
+    feed_url = f"{base_url}/{name}"
     channel_guid = podcast_guid(feed_url)
-    image = _show_image(folder, options.image, title, author)
+    years = sorted({d.year for _, d in episodes})
 
     fg = FeedGenerator()
     fg.load_extension("podcast")
@@ -339,6 +481,10 @@ def build_feed(folder: Path, options: FeedOptions) -> FeedResult:
     fg.link(href=feed_url, rel="self")
     fg.link(href=base_url, rel="alternate")  # the last link is RSS <link>
     fg.language(language)
+    owners = list(dict.fromkeys(eps[0].author for eps in works.values() if eps[0].author)) or [author]
+    since = f"{years[0]} " if years else ""
+    fg.copyright(f"© {since}{', '.join(owners)}. {'The works belong to their authors' if len(owners) > 1 else 'The work belongs to its author'};"
+                 " read by text-to-speech with audiofic.")
     fg.generator("audiofic", version=__version__)
     fg.podcast.itunes_author(author)
     fg.podcast.itunes_summary(description)
@@ -354,28 +500,25 @@ def build_feed(folder: Path, options: FeedOptions) -> FeedResult:
     fg.podcastindex.explicit(bool(options.explicit))
     fg.podcastindex.block(not options.public)
 
-    old_dates = _old_pub_dates(folder / FEED_NAME)
     newest = None
-    for number, episode in enumerate(episodes, start=1):
+    for number, (episode, published) in enumerate(episodes, start=1):
         path = Path(episode.path)
-        guid = episode_guid(episode)
-        published = old_dates.get(guid) or datetime.fromtimestamp(int(path.stat().st_mtime), timezone.utc)
         newest = published if newest is None or published > newest else newest
-
         fe = fg.add_entry(order="append")
-        fe.guid(guid, permalink=False)
-        fe.title(episode.title)
+        fe.guid(episode_guid(episode), permalink=False)
+        fe.title(_item_title(episode, single, len(works[_work_of(episode)])))
         fe.description(_describe(episode))
-        if episode.url:
-            fe.link(href=episode.url)
+        fe.link(href=episode.url or base_url)
         fe.pubDate(published)
         fe.enclosure(_url(base_url, path.name), str(os.path.getsize(path)), "audio/mpeg")
         fe.podcast.itunes_author(episode.author)
-        fe.podcast.itunes_duration(_duration(episode.duration_ms))
-        if all_tracks:
-            fe.podcast.itunes_episode(episode.track)
-        elif serial:
-            fe.podcast.itunes_episode(number)
+        fe.podcast.itunes_duration(str(int(round(episode.duration_ms / 1000))))   # whole seconds, as Apple asks
+        explicit = _explicit(episode.rating)
+        fe.podcastindex.explicit(bool(options.explicit) if explicit is None else explicit)
+        if serial:
+            fe.podcast.itunes_episode(episode.track if episode.track is not None else number)
+            if episode.series_part:
+                fe.podcast.itunes_season(episode.series_part)
         if episode.cover is not None and episode.cover.suffix.lower() in (".jpg", ".png"):
             fe.podcast.itunes_image(_url(base_url, episode.cover.name))
         if episode.chapters_json is not None:
@@ -384,6 +527,6 @@ def build_feed(folder: Path, options: FeedOptions) -> FeedResult:
             fe.podcastindex.transcript(_url(base_url, episode.transcript.name), episode.language)
     fg.lastBuildDate(newest)
 
-    out = folder / FEED_NAME
+    out = folder / name
     _write_atomic(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True), out)
-    return FeedResult(path=out, url=feed_url, episodes=len(episodes), guid=channel_guid, image=image)
+    return out, feed_url, channel_guid

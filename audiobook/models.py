@@ -71,6 +71,7 @@ class Metadata:
     language: str = "en"
     url: str = ""
     series: str = ""                   # album tag; defaults to the title
+    show: str = ""                     # the podcast show this work goes in (a feed of its own)
     series_part: int | None = None     # this work's place in its series
     chapter: int | None = None         # this text's chapter number in a longer work (track tag)
     chapters: str = ""                 # as the archive says it: "3/10", "1/1", "5/?"
@@ -238,7 +239,18 @@ class Episode:
     cover: Path | None = None          # JPEG next to the MP3
     transcript: Path | None = None     # <name>.vtt
     chapters_json: Path | None = None  # <name>.chapters.json
-    source: Path | None = None         # the input text
+    source: Path | str | None = None   # the input text (or URL)
+    # For the feed: which work this is (its URL, else title and author), the work's own
+    # title and its place in a series, this chapter's title without its number, when the
+    # source says the chapter was published (ISO), the work's rating, and the show it
+    # belongs to when a feed folder is split into shows.
+    work: str = ""
+    work_title: str = ""
+    series_part: int | None = None
+    part_title: str = ""
+    published: str = ""
+    rating: str = ""
+    show: str = ""
 
 
 @dataclass(frozen=True)

@@ -52,10 +52,16 @@ class PublishResult:
     destination: str = ""
 
 
+def is_feed(name: str) -> bool:
+    """feed.xml, or one show's feed-<work>.xml (`audiofic feed --split-shows`)."""
+    lower = name.lower()
+    return lower == FEED_NAME or (lower.startswith("feed-") and lower.endswith(".xml"))
+
+
 def content_type(name: str) -> str | None:
     """The Content-Type for a file audiofic publishes, or None if it is not one."""
     lower = name.lower()
-    if lower == FEED_NAME:
+    if is_feed(lower):
         return CONTENT_TYPES[".xml"]
     for suffix in (".chapters.json", ".mp3", ".vtt", ".jpg", ".jpeg", ".png"):
         if lower.endswith(suffix):
@@ -64,11 +70,12 @@ def content_type(name: str) -> str | None:
 
 
 def cache_control(name: str) -> str:
-    return FEED_CACHE_CONTROL if name.lower() == FEED_NAME else MEDIA_CACHE_CONTROL
+    return FEED_CACHE_CONTROL if is_feed(name) else MEDIA_CACHE_CONTROL
 
 
 def plan(folder: Path) -> list[Path]:
-    """The files to publish in upload order: episodes, sidecars, artwork, then feed.xml."""
+    """The files to publish in upload order: episodes, sidecars, artwork, then the feeds
+    (feed.xml last)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise PublishError("no such folder; give the folder holding the episodes and feed.xml", folder)
@@ -84,7 +91,7 @@ def plan(folder: Path) -> list[Path]:
         p for p in folder.iterdir()
         if p.is_file() and not p.name.startswith(".") and p.name != FEED_NAME and content_type(p.name)
     ]
-    return sorted(files, key=lambda p: (rank(p), p.name)) + [feed]
+    return sorted(files, key=lambda p: (is_feed(p.name), rank(p), p.name)) + [feed]
 
 
 def _digests(path: Path) -> tuple[str, str]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from . import assemble as assembly
 from . import master, paths, transcript
 from .errors import AudioficError, RenderError, VoiceError
-from .models import Episode, Piece, Program, Script, Utterance
+from .models import Document, Episode, Piece, Program, Script, Utterance
 from .read import find_inputs, read
 from .segment import segment
 from .speech import load_lexicon, to_speech
@@ -46,6 +46,12 @@ class RenderOptions:
     voices: dict[str, str] = field(default_factory=dict)   # role -> profile (--voice)
     skip: frozenset[str] = frozenset()   # roles not read: "note" (--notes skip), "lyrics" (--lyrics skip)
     dialogue: str = "characters"         # --dialogue off | one | characters (see voices.cast)
+    # For the feed's order (see _feed_fields), from `audiofic update`: the dates chapters
+    # were given before (chapter number -> ISO date), and the date a new chapter takes
+    # when the source gives it none.
+    published: Mapping[int, str] = field(default_factory=dict)
+    first_seen: str = ""
+    parts: frozenset[int] | None = None  # render only these chapters (None: all)
     header: bool = True
     outro: bool = True
     split: str = "none"              # "none": one episode per text; "chapters": one per chapter heading
@@ -81,7 +87,7 @@ def render(sources: list[Path | str], options: RenderOptions, progress: Progress
     taken: set[str] = set()
     stats = SpeakStats()
     if inputs:
-        _prepare_out_dir(options.out_dir)   # (not before: bad inputs alone write nothing)
+        prepare_out_dir(options.out_dir)   # (not before: bad inputs alone write nothing)
     for path in inputs:
         try:
             outputs.extend(render_work(path, options, progress, taken, stats))
@@ -90,7 +96,7 @@ def render(sources: list[Path | str], options: RenderOptions, progress: Progress
     return RenderReport(tuple(outputs), tuple(failures), stats)
 
 
-def _prepare_out_dir(out_dir: Path) -> None:
+def prepare_out_dir(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise RenderError("output path is a file, not a folder; choose a folder with -o", out_dir)
     try:
@@ -158,15 +164,16 @@ def _comment(script: Script) -> str:
 
 
 def render_work(
-    path: Path | str,
+    source: Path | str | Document,
     options: RenderOptions,
     progress: Progress | None = None,
     taken: set[str] | None = None,
     stats: SpeakStats | None = None,
 ) -> list[Episode]:
-    """Render one text into one episode (or one per chapter with split="chapters")."""
+    """Render one work (a file, a URL, or a Document already read) into one episode, or
+    one per chapter with split="chapters"."""
     taken = set() if taken is None else taken
-    doc = read(path)
+    doc = source if isinstance(source, Document) else read(source)
     profiles = load_profiles()
     lexicon = load_lexicon(doc.meta.lexicon)
     script = cast(segment(doc, lexicon), profiles, options.voices, options.skip, options.dialogue)
@@ -175,13 +182,20 @@ def render_work(
     roles = resolve_cast(profiles, doc.meta.cast, options.voices)
     parts = _parts(script, options.split)
     split = options.split == "chapters"
+    last = parts[-1].segments[0].part if split and parts else None
+    if split and options.parts is not None:
+        parts = [part for part in parts if part.segments[0].part in options.parts]
+    # A text that is one chapter of a longer work (a sidecar `chapter = N`, or a work
+    # folder followed by `audiofic update`) is titled like a split-off chapter.
+    chapter_of_work = not split and meta.chapter is not None
 
     # Everything every part says, in one batch, so the workers stay busy across parts.
     utterances: list[Utterance] = []
     plans = []
     for part in parts:
         headings = [s.text for s in part.segments if s.role == "heading"]
-        part_title = (headings[0] if headings else f"Chapter {part.segments[0].part}") if split else None
+        number = part.segments[0].part if split else meta.chapter
+        part_title = (headings[0] if headings else f"Chapter {number}") if split or chapter_of_work else None
         extra: dict[str, int] = {}
         if options.header:
             extra["header"] = len(utterances)
@@ -210,7 +224,9 @@ def render_work(
     # Without the cache, clips live in a private temporary folder until the episodes are written.
     board = _Clips()
     workers = options.jobs or os.cpu_count() or 1
-    stems = [_unique(slugify(meta.title) + (f"-{part.segments[0].part:02d}" if split else ""), taken) for part, *_ in plans]
+    numbered = split or chapter_of_work
+    stems = [_unique(slugify(meta.title) + (f"-{(part.segments[0].part if split else meta.chapter):02d}" if numbered else ""), taken)
+             for part, *_ in plans]
     with (
         tempfile.TemporaryDirectory(prefix="audiofic-clips-") if not options.use_cache else contextlib.nullcontext() as scratch,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="audiofic-layout") as layout,
@@ -243,7 +259,8 @@ def render_work(
             for (part, part_title, extra, index), program, stream, stem in zip(plans, programs, streams, stems):
                 title = meta.title + (f" - {part_title}" if part_title else "")
                 track = part.segments[0].part if split else meta.chapter
-                episodes.append(_write_episode(program, stream, part, stem, title, track, options, progress))
+                feed = _feed_fields(meta, part_title, track if split else None, last, options)
+                episodes.append(_write_episode(program, stream, part, stem, title, track, feed, options, progress))
             return episodes
         finally:
             for stream in streams:
@@ -364,7 +381,48 @@ def _unique(stem: str, taken: set[str]) -> str:
     return candidate
 
 
-def _write_episode(program, stream: _Stream, script: Script, stem: str, title: str, track: int | None, options: RenderOptions, progress: Progress | None) -> Episode:
+# "Chapter 3: ", "Part IV - ", "Chapter Two, ", "12. ": the number Apple leaves to itunes:episode.
+_CHAPTER_NUMBER = re.compile(
+    r"^\s*(?:(?:chapter|ch\.|part)\s+(?:[\divxlc]+|(?:twenty|thirty|forty|fifty)?[- ]?(?:one|two|three|four|five|six|seven|eight|nine)"
+    r"|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|twenty|thirty|forty|fifty)\b|\d+)\s*[:.,)\-–—]*\s*",
+    re.IGNORECASE,
+)
+
+
+def _feed_fields(meta, part_title: str | None, part: int | None, last: int | None, options: RenderOptions) -> dict:
+    """What the feed needs to order works and chapters (see Episode): the work, this
+    chapter's own title without its number, and when it was published.
+
+    A chapter keeps the date it was given before. Otherwise the date is the source's where
+    it tells: a work's first chapter was published when the work was, its latest when the
+    work was last updated, a whole work or a chapter text when its own dates say. Else it
+    is when `audiofic update` first saw it, else none (the feed places it after the
+    chapter before)."""
+    own = _CHAPTER_NUMBER.sub("", _CHAPTER_NUMBER.sub("", part_title or "", count=1), count=1).strip()   # "3. Chapter 3"
+    key = part if part is not None else meta.chapter
+    if key is not None and options.published.get(key):
+        published = options.published[key]
+    elif part is None:
+        published = meta.updated or meta.published if meta.chapter is None else meta.published
+    elif part == 1:
+        published = meta.published
+    elif part == last:
+        published = meta.updated
+    else:
+        published = ""
+    return {
+        "work": meta.url or f"{meta.title} by {meta.author}",
+        "work_title": meta.title,
+        "series_part": meta.series_part,
+        "part_title": own,
+        "published": published or options.first_seen,
+        "rating": meta.rating,
+        "show": meta.show,
+    }
+
+
+def _write_episode(program, stream: _Stream, script: Script, stem: str, title: str, track: int | None, feed: dict,
+                   options: RenderOptions, progress: Progress | None) -> Episode:
     meta = script.document.meta
     out = options.out_dir
     final = {ext: out / f"{stem}{ext}" for ext in (".mp3", ".jpg", ".vtt", ".chapters.json")}
@@ -392,6 +450,7 @@ def _write_episode(program, stream: _Stream, script: Script, stem: str, title: s
             transcript=final[".vtt"],
             chapters_json=final[".chapters.json"],
             source=script.document.path,
+            **feed,
         )
         write_tags(temp[".mp3"], episode)
         for ext in (".jpg", ".vtt", ".chapters.json", ".mp3"):   # the MP3 last: it marks a finished episode
@@ -587,7 +646,7 @@ def preview(text: str, profile: str, out: Path, *, engine: str = "pyttsx3", cach
     (clip,) = speak([Utterance("preview", to_speech(text, "narration", load_lexicon()), profiles[profile])], engine=engine, cache_dir=cache_dir)
     program = assembly.assemble_clips([clip])
     out = out if out.suffix else out.with_suffix(".mp3")
-    _prepare_out_dir(out.parent)
+    prepare_out_dir(out.parent)
     work = _work_dir(out.parent)
     try:
         gain = 10 ** (master.gain_for(master.speech_loudness([clip.path])) / 20)

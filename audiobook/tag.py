@@ -59,6 +59,7 @@ TTS_NOTE = "Narrated by a text-to-speech voice (audiofic)."
 END_TOLERANCE_MS = 1000
 
 _UTF16 = Encoding.UTF16
+_FEED_FIELDS = ("work", "work_title", "series_part", "part_title", "published", "rating", "show")
 
 
 def language_code(language: str) -> str:
@@ -149,7 +150,12 @@ def write_tags(mp3: Path, episode: Episode, *, lyrics: str = "") -> None:
     if episode.url:
         tags.add(WXXX(encoding=_UTF16, desc="work", url=_latin1_url(episode.url)))
     if episode.source is not None:
-        tags.add(TXXX(encoding=_UTF16, desc="source", text=[Path(episode.source).name]))
+        source = str(episode.source)
+        tags.add(TXXX(encoding=_UTF16, desc="source", text=[source if "://" in source else Path(source).name]))
+    for desc in _FEED_FIELDS:        # what the feed needs to order works and chapters (see Episode)
+        value = getattr(episode, desc)
+        if value not in ("", None):
+            tags.add(TXXX(encoding=_UTF16, desc=desc, text=[str(value)]))
     if lyrics:
         tags.add(USLT(encoding=_UTF16, lang=language, desc="", text=lyrics))
     if episode.cover is not None:
@@ -317,5 +323,12 @@ def read_episode(mp3: Path) -> Episode:
         cover=sidecar(".jpg"),
         transcript=sidecar(".vtt"),
         chapters_json=sidecar(".chapters.json"),
-        source=Path(source) if source else None,
+        source=(source if "://" in source else Path(source)) if source else None,
+        work=_text(tags, "TXXX:work"),
+        work_title=_text(tags, "TXXX:work_title"),
+        series_part=_int(_text(tags, "TXXX:series_part")) if _text(tags, "TXXX:series_part") else None,
+        part_title=_text(tags, "TXXX:part_title"),
+        published=_text(tags, "TXXX:published"),
+        rating=_text(tags, "TXXX:rating"),
+        show=_text(tags, "TXXX:show"),
     )

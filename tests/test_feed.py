@@ -136,7 +136,7 @@ def test_items(show):
     transcript = items[0].find(f"{{{PODCAST}}}transcript")
     assert transcript.get("type") == "text/vtt"
     assert items[0].find("guid").get("isPermaLink") == "false"
-    assert items[0].findtext(f"{{{ITUNES}}}duration") == "0:00:03"
+    assert items[0].findtext(f"{{{ITUNES}}}duration") == "3"        # whole seconds, as Apple recommends
 
     # Description: summary, credit to the author, link to the original work; escaped right.
     description = items[0].findtext("description")

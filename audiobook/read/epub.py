@@ -116,6 +116,11 @@ def _refuse_drm(zf: zipfile.ZipFile, documents: list[str], path) -> None:
 _SERIES_INDEX = re.compile(r"^\d+")
 
 
+# Subjects that are not the work's tags: the archive's own, and FanFicFare's "Last Update:
+# 2024/03/01" and status, which change with every chapter (and would re-render them all).
+_NOT_A_TAG = re.compile(r"(?i)^(?:fanworks|fanfiction|last update\b.*|in-progress|completed?)$")
+
+
 def _package_metadata(opf) -> dict[str, object]:
     """Dublin Core (and calibre's series) from the package, as Metadata fields."""
     found: dict[str, object] = {}
@@ -131,7 +136,7 @@ def _package_metadata(opf) -> dict[str, object]:
             found.setdefault("language", language_code(text) or text)
         elif tag == _DC + "description" and text:
             found.setdefault("summary", text_of(parse_html(text, "description")) if "<" in text else text)
-        elif tag == _DC + "subject" and text and text.lower() not in ("fanworks", "fanfiction"):
+        elif tag == _DC + "subject" and text and not _NOT_A_TAG.match(text):
             subjects.append(text)
         elif tag == _DC + "date" and text[:4].isdigit():
             found.setdefault("published", text[:10])

@@ -19,7 +19,7 @@ _KEYS = {
     "title": "title", "author": "authors", "authors": "authors", "fandom": "fandoms", "fandoms": "fandoms",
     "summary": "summary", "rating": "rating", "warnings": "warnings", "category": "category",
     "relationships": "relationships", "characters": "characters", "tags": "tags", "language": "language",
-    "url": "url", "series": "series", "series_part": "series_part", "chapter": "chapter",
+    "url": "url", "series": "series", "show": "show", "series_part": "series_part", "chapter": "chapter",
     "published": "published", "updated": "updated", "year": "year", "cover": "cover", "cast": "cast",
     "lexicon": "lexicon", "interludes": "interludes",
 }
@@ -54,7 +54,20 @@ def apply_sidecar(meta: Metadata, path: Path) -> Metadata:
 
 def read_sidecar(path: Path) -> dict[str, object]:
     """Metadata fields from `<name>.toml` next to `path` ({} without one)."""
-    sidecar = sidecar_path(path)
+    return read_toml(sidecar_path(path))
+
+
+def apply_work_sidecar(meta: Metadata, sidecar: Path) -> Metadata:
+    """`meta` with what a work's own sidecar (a work folder's work.toml) sets, except the
+    fields the chapter's sidecar already gave: the chapter's word wins."""
+    found = {k: v for k, v in read_toml(sidecar).items() if k not in meta.given}
+    if not found:
+        return meta
+    return replace(meta, **found, given=meta.given | frozenset(found))
+
+
+def read_toml(sidecar: Path) -> dict[str, object]:
+    """Metadata fields from a sidecar file ({} if there is none)."""
     if not sidecar.is_file():
         return {}
     try:
