@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import AudioficError
+from .errors import DEBUG_ENV, AudioficError, unexpected
 
 DEFAULT_INPUT = Path("input")
 DEFAULT_OUTPUT = Path("output")
@@ -34,6 +35,13 @@ def friendly(func):
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted; finished clips are cached, run the same command again to resume", 130)
+        except BrokenPipeError:    # the reader went away (`| head`): nothing to report
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
+        except Exception as exc:   # never a traceback for a user; AUDIOFIC_DEBUG=1 shows it
+            if os.environ.get(DEBUG_ENV):
+                raise
+            _fail(unexpected(exc))
 
     return wrapper
 

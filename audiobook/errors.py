@@ -9,6 +9,7 @@ class AudioficError(Exception):
     """Something the user can fix: bad input, missing tool, unreachable server."""
 
     def __init__(self, message: str, path: str | Path | None = None):
+        message = " ".join(message.split())   # one line, whatever a library's text held
         super().__init__(message)
         self.message = message
         self.path = None if path is None else str(path)
@@ -39,3 +40,13 @@ class FeedError(AudioficError):
 
 class PublishError(AudioficError):
     """Uploading failed (missing bucket, credentials, unreachable endpoint)."""
+
+
+DEBUG_ENV = "AUDIOFIC_DEBUG"   # set to 1 to see the traceback of an unexpected error
+
+
+def unexpected(exc: BaseException) -> str:
+    """One line for an error nobody foresaw (a bug of ours or a library's), so a batch can
+    report it and go on; AUDIOFIC_DEBUG=1 lets the traceback through instead."""
+    text = " ".join(str(exc).split())[:200]
+    return f"unexpected {type(exc).__name__}{': ' + text if text else ''}; please report it (run with {DEBUG_ENV}=1 for details)"

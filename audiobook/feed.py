@@ -32,7 +32,7 @@ from feedgen.util import xml_elem
 from . import __version__
 from .cover import check_artwork, make_show_art
 from .errors import FeedError
-from .models import Episode
+from .models import Episode, clean_text
 from .tag import TTS_NOTE, read_episode
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
@@ -217,15 +217,29 @@ def check_options(folder: Path, options: FeedOptions) -> FeedOptions:
 
 
 def _check_base_url(base_url: str | None, folder: Path) -> str:
-    if not base_url:
+    """The base URL, checked: every enclosure and link is built from it, so it must be a
+    plain http(s) address of a folder. Messages never repeat a password given in it."""
+    if not base_url or not base_url.strip():
         raise FeedError(
             "no base URL: give --base-url (or base_url in show.toml), the web address the folder will be served from",
             folder,
         )
-    parts = urlsplit(base_url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise FeedError(f"base URL {base_url!r} must start with https:// (or http://) and name a host", folder)
-    return base_url.strip().rstrip("/")
+    url = base_url.strip()
+    shown = re.sub(r"//[^/@]*@", "//***@", url)[:200]
+    if re.search(r"[\s\x00-\x1f\x7f\"'<>\\^`{|}]", url):
+        raise FeedError(f"base URL {shown!r} holds spaces, quotes or brackets; give a plain https:// address", folder)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        raise FeedError(f"base URL {shown!r} is not a valid address; check the host (and [brackets] of an IPv6 address)", folder) from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise FeedError(f"base URL {shown!r} must start with https:// (or http://) and name a host", folder)
+    if "@" in parts.netloc:
+        raise FeedError(f"base URL {shown!r} must not hold a user name or password: they would be published in every link", folder)
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise FeedError(f"base URL {shown!r} must not have a ?query or #fragment; give the folder's address", folder)
+    return url.rstrip("/")
 
 
 def podcast_guid(feed_url: str) -> str:
@@ -330,8 +344,11 @@ def build_feed(folder: Path, options: FeedOptions) -> FeedResult:
     mp3s = sorted(p for p in folder.glob("*.mp3") if p.is_file() and not p.name.startswith("."))
     if not mp3s:
         raise FeedError("no episodes (*.mp3) in this folder; run `audiofic render` into it first", folder)
-    episodes = _in_order([read_episode(p) for p in mp3s], folder / FEED_NAME)
-    image = _show_image(folder, options.image, _show_title(options, episodes), _show_author(options, episodes))
+    episodes = _in_order([_clean(read_episode(p)) for p in mp3s], folder / FEED_NAME)
+    try:
+        image = _show_image(folder, options.image, _show_title(options, episodes), _show_author(options, episodes))
+    except OSError as exc:
+        raise FeedError(f"cannot write the show artwork ({exc.strerror or exc}); check the folder's permissions", folder) from None
     path, url, guid = _write_feed(folder, FEED_NAME, episodes, options, base_url, image)
     shows: dict[str, list[tuple[Episode, datetime]]] = {}
     for episode, date in episodes:
@@ -345,6 +362,21 @@ def build_feed(folder: Path, options: FeedOptions) -> FeedResult:
         written.append(_write_feed(folder, name, members, titled, base_url, image)[0])
     dates = {Path(e.path).name: date.isoformat() for e, date in episodes}
     return FeedResult(path=path, url=url, episodes=len(episodes), guid=guid, image=image, shows=tuple(written), dates=dates)
+
+
+_TEXT_FIELDS = ("title", "author", "album", "summary", "comment", "language", "work", "work_title", "part_title", "rating", "show")
+
+
+def _clean(episode: Episode) -> Episode:
+    """An episode's texts fit for the feed: tags of an MP3 from elsewhere may hold control
+    characters (invalid in XML) or bidi overrides (which make a title display as another)."""
+    changes = {}
+    for name in _TEXT_FIELDS:
+        value = getattr(episode, name)
+        cleaned = clean_text(value, multiline=name in ("summary", "comment"))
+        if cleaned != value:
+            changes[name] = cleaned
+    return replace(episode, **changes) if changes else episode
 
 
 def _slug(text: str) -> str:

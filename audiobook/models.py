@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 # Segment roles, in the order a reader meets them in a typical chapter.
@@ -93,9 +94,66 @@ class Metadata:
         """The authors as a credit line: "A", "A and B", "A, B and C"."""
         return _and(self.authors) or "Anonymous"
 
+    def bounded(self) -> "Metadata":
+        """This metadata with every text clean (see clean_text) and no longer than
+        METADATA_LIMITS allow: whatever a file says, a title is never an hour of speech
+        nor a tag a megabyte. Unchanged values keep their identity (cheap to call twice)."""
+        changes: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            limit, count = METADATA_LIMITS.get(f.name, (0, 0))
+            if not limit:
+                continue
+            if isinstance(value, str):
+                bounded = _cap(clean_text(value, multiline=f.name == "summary"), limit)
+            elif isinstance(value, tuple):
+                bounded = tuple(v for v in (_cap(clean_text(item), limit) for item in value[:count]) if v)
+            else:
+                continue
+            if bounded != value:
+                changes[f.name] = bounded
+        if not changes.get("title", self.title):
+            changes["title"] = "Untitled"
+        return replace(self, **changes) if changes else self
+
     @property
     def fandom(self) -> str:
         return _and(self.fandoms)
+
+
+# field -> (most characters, most items of a list). Past AO3's own limits (a title of 255
+# characters, a summary of 1,250, tags of 150), with room for other archives.
+METADATA_LIMITS = {
+    "title": (300, 0), "summary": (6000, 0), "rating": (100, 0), "language": (35, 0), "url": (2000, 0),
+    "series": (300, 0), "show": (300, 0), "chapters": (20, 0), "published": (40, 0), "updated": (40, 0),
+    "authors": (100, 20), "fandoms": (200, 50), "warnings": (200, 20), "category": (50, 20),
+    "relationships": (200, 100), "characters": (200, 200), "tags": (200, 300),
+}
+
+# C0 and C1 control characters and DEL: invisible, invalid in XML, mangled by ID3 readers.
+# Bidirectional overrides and isolates (U+202A-E, U+2066-9): they make a name display as
+# something else ("spoofing"); a right-to-left text needs none of them to show right.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(value: str, *, multiline: bool = False) -> str:
+    """Text as it may go into tags, feeds and speech: control and bidi-override characters
+    become spaces, runs of spaces collapse; with multiline, line breaks are kept (summaries)."""
+    lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n") if multiline else [value]
+    return "\n".join(" ".join(_CONTROL.sub(" ", line).split()) for line in lines).strip()
+
+
+def short_text(value: str, limit: int = 300) -> str:
+    """A title as tags and feeds take it: clean (see clean_text) and at most `limit` characters."""
+    return _cap(clean_text(value), limit)
+
+
+def _cap(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word and marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] if " " in text[: limit - 1] else text[: limit - 1]
+    return cut.rstrip() + "…"
 
 
 def _and(items: tuple[str, ...]) -> str:

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from .errors import PublishError
@@ -91,7 +91,25 @@ def plan(folder: Path) -> list[Path]:
         p for p in folder.iterdir()
         if p.is_file() and not p.name.startswith(".") and p.name != FEED_NAME and content_type(p.name)
     ]
+    for path in [feed, *(p for p in files if is_feed(p.name))]:
+        _check_enclosures(path, folder)
     return sorted(files, key=lambda p: (is_feed(p.name), rank(p), p.name)) + [feed]
+
+
+def _check_enclosures(feed: Path, folder: Path) -> None:
+    """A feed that names an episode the folder does not have (deleted since the feed was
+    written) would send every listener's app to a 404: refuse it before uploading anything."""
+    from lxml import etree   # feedgen's dependency; the feed stage writes with it too
+
+    try:
+        root = etree.parse(str(feed), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+    except (OSError, etree.XMLSyntaxError) as exc:
+        raise PublishError(f"not a readable feed ({' '.join(str(exc).split())[:120]}); run `audiofic feed` again", feed) from None
+    for enclosure in root.iterfind("channel/item/enclosure"):
+        name = unquote(urlsplit(enclosure.get("url", "")).path.rsplit("/", 1)[-1])
+        if not name or not (folder / name).is_file():
+            raise PublishError(f"names the episode {name or '(none)'}, which is not in the folder; "
+                               "run `audiofic feed` again to write a feed of what is there", feed)
 
 
 def _digests(path: Path) -> tuple[str, str]:
@@ -121,6 +139,10 @@ def publish(
     """
     files = plan(Path(folder))
     dest = str(dest).strip()
+    shown, userinfo = _split_userinfo(dest)
+    if userinfo:    # a password in a URL ends up in shell history and logs; never echo it
+        raise PublishError("the destination must not hold a user name or password; give credentials with "
+                           "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)", shown)
     scheme = urlsplit(dest).scheme.lower() if "://" in dest else ""
     if scheme == "s3":
         return _publish_s3(files, dest, endpoint_url, progress, max_attempts, connect_timeout)

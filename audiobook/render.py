@@ -22,15 +22,17 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anyascii import anyascii   # transliteration for file names (ISC)
+
 from . import assemble as assembly
 from . import master, paths, transcript
-from .errors import AudioficError, RenderError, VoiceError
-from .models import Document, Episode, Piece, Program, Script, Utterance
+from .errors import DEBUG_ENV, AudioficError, RenderError, VoiceError, unexpected
+from .models import Document, Episode, Piece, Program, Script, Utterance, short_text
 from .read import find_inputs, read
 from .segment import segment
 from .speech import load_lexicon, to_speech
 from .synth import SpeakStats, speak
-from .tag import write_tags
+from .tag import read_episode, write_tags
 from .voices import cast, load_profiles, resolve_cast
 
 Progress = Callable[[str, int, int], None]   # (stage, done, total)
@@ -67,10 +69,15 @@ class RenderReport:
 
 
 def slugify(title: str, fallback: str = "episode") -> str:
-    """A safe file name stem: ASCII letters, digits and dashes, no dots or separators."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80].strip("-")
-    return slug or fallback
+    """A safe file name stem: ASCII letters, digits and dashes, no dots or separators.
+    Other scripts are transliterated ("Привет мир" -> "privet-mir"); a title with nothing
+    to transliterate (emoji) gets a short hash of itself, so two such titles never share
+    a name."""
+    letters = "".join(ch for ch in title if not unicodedata.category(ch).startswith("S"))   # no emoji names
+    slug = re.sub(r"[^a-z0-9]+", "-", anyascii(letters).lower()).strip("-")[:80].strip("-")
+    if slug:
+        return slug
+    return f"{fallback}-{hashlib.sha256(title.encode('utf-8')).hexdigest()[:8]}" if title.strip() else fallback
 
 
 def render(sources: list[Path | str], options: RenderOptions, progress: Progress | None = None) -> RenderReport:
@@ -93,6 +100,10 @@ def render(sources: list[Path | str], options: RenderOptions, progress: Progress
             outputs.extend(render_work(path, options, progress, taken, stats))
         except AudioficError as exc:
             failures.append((exc.path or str(path), exc.message))
+        except Exception as exc:   # a fault of ours or a library's: this work fails, the batch goes on
+            if os.environ.get(DEBUG_ENV):
+                raise
+            failures.append((str(path), unexpected(exc)))
     return RenderReport(tuple(outputs), tuple(failures), stats)
 
 
@@ -195,7 +206,7 @@ def render_work(
     for part in parts:
         headings = [s.text for s in part.segments if s.role == "heading"]
         number = part.segments[0].part if split else meta.chapter
-        part_title = (headings[0] if headings else f"Chapter {number}") if split or chapter_of_work else None
+        part_title = short_text(headings[0] if headings else f"Chapter {number}") if split or chapter_of_work else None
         extra: dict[str, int] = {}
         if options.header:
             extra["header"] = len(utterances)
@@ -225,7 +236,8 @@ def render_work(
     board = _Clips()
     workers = options.jobs or os.cpu_count() or 1
     numbered = split or chapter_of_work
-    stems = [_unique(slugify(meta.title) + (f"-{(part.segments[0].part if split else meta.chapter):02d}" if numbered else ""), taken)
+    work = _work_key(meta)
+    stems = [_unique(_own_name(options.out_dir, slugify(meta.title) + (f"-{(part.segments[0].part if split else meta.chapter):02d}" if numbered else ""), work, meta), taken)
              for part, *_ in plans]
     with (
         tempfile.TemporaryDirectory(prefix="audiofic-clips-") if not options.use_cache else contextlib.nullcontext() as scratch,
@@ -373,6 +385,26 @@ def _cover(meta, out: Path, cache: Path | None) -> None:
             os.replace(tmp, cache / f"{key}.jpg")
 
 
+def _work_key(meta) -> str:
+    """Which work an episode is of (the TXXX:work tag): its URL, else title and author."""
+    return meta.url or f"{meta.title} by {meta.author}"
+
+
+def _own_name(out: Path, stem: str, work: str, meta) -> str:
+    """`stem`, unless the folder already holds an episode of another work by that name
+    (two titles that make one slug): then the stem with a short hash of this work, so
+    nothing of anyone's is overwritten. Re-rendering a work replaces its own episodes."""
+    existing = out / f"{stem}.mp3"
+    if not existing.is_file():
+        return stem
+    try:
+        other = read_episode(existing)
+        mine = other.work == work if other.work else (other.album == (meta.series or meta.title) and other.author == meta.author)
+    except AudioficError:
+        mine = False      # not an episode of ours: never overwritten
+    return stem if mine else f"{stem}-{hashlib.sha256(work.encode('utf-8')).hexdigest()[:6]}"
+
+
 def _unique(stem: str, taken: set[str]) -> str:
     candidate, n = stem, 2
     while candidate in taken:
@@ -411,7 +443,7 @@ def _feed_fields(meta, part_title: str | None, part: int | None, last: int | Non
     else:
         published = ""
     return {
-        "work": meta.url or f"{meta.title} by {meta.author}",
+        "work": _work_key(meta),
         "work_title": meta.title,
         "series_part": meta.series_part,
         "part_title": own,
@@ -428,6 +460,8 @@ def _write_episode(program, stream: _Stream, script: Script, stem: str, title: s
     final = {ext: out / f"{stem}{ext}" for ext in (".mp3", ".jpg", ".vtt", ".chapters.json")}
     work = _work_dir(out)
     temp = {ext: work / f"{stem}{ext}" for ext in final}
+    # Chapter titles come from the text's headings: tags and players want them clean and short.
+    program = dataclasses.replace(program, chapters=tuple(dataclasses.replace(c, title=short_text(c.title)) for c in program.chapters))
     try:
         program, duration_ms = stream.write(program, temp[".mp3"], progress)
         _cover(meta, temp[".jpg"], paths.cache_dir(options.cache_dir) / "covers" if options.use_cache else None)

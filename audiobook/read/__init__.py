@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import InputError
@@ -64,6 +65,12 @@ def find_inputs(sources: list[str | Path]) -> list[str | Path]:
 
 def read(source: str | Path) -> Document:
     """Read one work (a file, or a fic URL) and its sidecar. Raises InputError for anything unusable."""
+    doc = _read(source)
+    meta = doc.meta.bounded()     # whatever the file says, within METADATA_LIMITS
+    return doc if meta is doc.meta else replace(doc, meta=meta)
+
+
+def _read(source: str | Path) -> Document:
     if is_url(source):
         from .fetch import fetch   # FanFicFare is imported only for URLs
 

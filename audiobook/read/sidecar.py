@@ -9,10 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import InputError
-from ..models import Interludes, Metadata
+from ..models import METADATA_LIMITS, Interludes, Metadata, clean_text
 
-# C0 and C1 control characters (and DEL): invisible, invalid in XML, mangled by ID3 readers.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 # Sidecar key -> Metadata field (the sidecar says "author" and "fandom", one or a list).
 _KEYS = {
@@ -26,13 +24,6 @@ _KEYS = {
 _LISTS = {"authors", "fandoms", "warnings", "category", "relationships", "characters", "tags"}
 _NUMBERS = {"series_part", "chapter", "year"}
 _TABLES = {"cast", "lexicon", "interludes"}
-
-
-def clean_text(value: str, *, multiline: bool = False) -> str:
-    """Text as it may go into tags, feeds and speech: control characters become spaces,
-    runs of spaces collapse; with multiline, line breaks are kept (summaries)."""
-    lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n") if multiline else [value]
-    return "\n".join(" ".join(_CONTROL.sub(" ", line).split()) for line in lines).strip()
 
 
 def sidecar_path(path: Path) -> Path:
@@ -71,6 +62,8 @@ def read_toml(sidecar: Path) -> dict[str, object]:
     if not sidecar.is_file():
         return {}
     try:
+        if sidecar.stat().st_size > MAX_SIDECAR_BYTES:
+            raise InputError(f"sidecar is over {MAX_SIDECAR_BYTES // 1024} KB; is it the right file?", sidecar)
         raw = tomllib.loads(sidecar.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"sidecar is not valid TOML ({exc}); fix or remove it", sidecar) from None
@@ -82,20 +75,26 @@ def read_toml(sidecar: Path) -> dict[str, object]:
     out: dict[str, object] = {}
     for key, value in raw.items():
         field = _KEYS[key]
+        limit, count = METADATA_LIMITS.get(field, (_PATH_LIMIT, 0))
         if field in _LISTS:
             items = [value] if isinstance(value, str) else value
             if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
                 raise InputError(f"'{key}' must be a string or a list of strings", sidecar)
+            if len(items) > count or any(len(v) > limit for v in items):
+                raise InputError(f"'{key}' takes at most {count} items of {limit} characters; shorten it", sidecar)
             out[field] = tuple(clean_text(v) for v in items if clean_text(v))
         elif field in _NUMBERS:
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise InputError(f"'{key}' must be a whole number", sidecar)
+            low, high = _RANGES[field]
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise InputError(f"'{key}' must be a whole number from {low} to {high}", sidecar)
             out[field] = value
         elif field in _TABLES:
             if not isinstance(value, dict):
-                raise InputError(f"'{key}' must be a table", sidecar)
+                raise InputError(f"'{key}' must be a table, e.g. [{key}]", sidecar)
         elif not isinstance(value, str):
             raise InputError(f"'{key}' must be a string", sidecar)
+        elif len(value) > limit:
+            raise InputError(f"'{key}' is {len(value):,} characters long; at most {limit:,} are read", sidecar)
         else:
             out[field] = clean_text(value, multiline=key == "summary")
     base = sidecar.parent
@@ -108,7 +107,7 @@ def read_toml(sidecar: Path) -> dict[str, object]:
     if "language" in out and not out["language"]:
         out.pop("language")
     if "cast" in raw:
-        out["cast"] = {str(k): str(v) for k, v in raw["cast"].items()}
+        out["cast"] = _names(raw["cast"], "cast", sidecar)
     if "lexicon" in raw:
         out["lexicon"] = {str(k): str(v) for k, v in raw["lexicon"].items()}
     if "interludes" in raw:
@@ -116,13 +115,36 @@ def read_toml(sidecar: Path) -> dict[str, object]:
     return out
 
 
+_PATH_LIMIT = 4096
+MAX_SIDECAR_BYTES = 1024 * 1024
+_RANGES = {"series_part": (0, 100_000), "chapter": (0, 100_000), "year": (1, 9999)}
+EXCERPT_SECONDS = (1.0, 60.0)    # a song excerpt: long enough to know it, short of a whole song
+
+
+def _names(table: dict, key: str, sidecar: Path) -> dict[str, str]:
+    """A table of names to names ([cast], [interludes.files]): strings only, never coerced."""
+    if not all(isinstance(k, str) and isinstance(v, str) and len(k) <= 300 and len(v) <= _PATH_LIMIT for k, v in table.items()):
+        raise InputError(f"every entry of [{key}] must be a name = \"text\" line", sidecar)
+    return dict(table)
+
+
 def _interludes(inter: dict, base: Path, sidecar: Path) -> Interludes:
+    unknown = sorted(set(inter) - {"placement", "sting", "excerpt_seconds", "files"})
+    if unknown:
+        raise InputError(f"unknown [interludes] key(s) {', '.join(unknown)}; known: excerpt_seconds, files, placement, sting", sidecar)
     placement = inter.get("placement", "inline")
     if placement not in ("inline", "spread"):
         raise InputError("interludes.placement must be \"inline\" or \"spread\"", sidecar)
-    files = {str(k): base / str(v) for k, v in inter.get("files", {}).items()}
-    try:
-        excerpt = float(inter.get("excerpt_seconds", Interludes.excerpt_seconds))
-    except (TypeError, ValueError):
-        raise InputError("interludes.excerpt_seconds must be a number", sidecar) from None
-    return Interludes(placement=placement, sting=bool(inter.get("sting", True)), excerpt_seconds=excerpt, files=files)
+    sting = inter.get("sting", True)
+    if not isinstance(sting, bool):
+        raise InputError(f"interludes.sting must be true or false, not {sting!r}", sidecar)
+    excerpt = inter.get("excerpt_seconds", Interludes.excerpt_seconds)
+    low, high = EXCERPT_SECONDS
+    # (NaN fails every comparison, so it is refused too; so are inf and booleans)
+    if isinstance(excerpt, bool) or not isinstance(excerpt, (int, float)) or not low <= excerpt <= high:
+        raise InputError(f"interludes.excerpt_seconds must be a number of seconds from {low:g} to {high:g}, not {excerpt!r}", sidecar)
+    files = inter.get("files", {})
+    if not isinstance(files, dict):
+        raise InputError("interludes.files must be a table: [interludes.files] then \"Song title\" = \"song.mp3\"", sidecar)
+    return Interludes(placement=placement, sting=sting, excerpt_seconds=float(excerpt),
+                      files={title: base / path for title, path in _names(files, "interludes.files", sidecar).items()})

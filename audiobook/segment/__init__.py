@@ -25,9 +25,11 @@ nothing is: scene breaks, silent labels).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 
+from ..errors import InputError
 from ..models import Document, Script, Segment, Span
 from ..speech import Lexicon, load_lexicon, song_announcement
 from ..speech import to_speech as speech_of
@@ -55,7 +57,9 @@ def segment(doc: Document, lexicon: Mapping[str, str] | Lexicon | None = None) -
     lex = lexicon if isinstance(lexicon, Lexicon) else Lexicon(
         load_lexicon(doc.meta.lexicon) if lexicon is None else lexicon
     )
-    units = cut(doc.text, doc.blocks)
+    if not any(ch.isalnum() for ch in doc.text):
+        raise InputError("nothing to say: the text has no letters or digits (only symbols or emoji); check it is the right file", doc.path)
+    units = _bounded(cut(doc.text, doc.blocks), doc.text)
     mark_contents(units)
 
     # Parts: the units before the first chapter heading, then one per heading.
@@ -87,11 +91,55 @@ def segment(doc: Document, lexicon: Mapping[str, str] | Lexicon | None = None) -
     for number, (heading, body) in enumerate(parts[1:], start=1):
         title_headed(body, heading.chapter, last=number == len(parts) - 1)
 
-    meta = fill_metadata(doc.meta, [u.label for u in units if u.kind == "label" and u.region == "front"])
+    meta = fill_metadata(doc.meta, [u.label for u in units if u.kind == "label" and u.region == "front"]).bounded()
     document = doc if meta is doc.meta else replace(doc, meta=meta)
     dialogue, characters = mark_dialogue(units, meta.characters)
     segments = _segments(units, lex, meta.language, dialogue)
     return Script(document=document, segments=tuple(segments), characters=characters)
+
+
+MAX_PARAGRAPH_CHARS = 8000    # about 10 minutes of speech: one clip, one cache entry
+
+
+def _bounded(units: list[Unit], text: str) -> list[Unit]:
+    """Units no longer than MAX_PARAGRAPH_CHARS, and no run of scene breaks.
+
+    A paragraph longer than that (a wall of text, a whole chapter without a line break) is
+    cut at sentence ends into pieces of one paragraph, read with the pause of a sentence:
+    each piece is one utterance, so nothing grows with the paragraph (memory, temporary
+    audio, what an edit re-speaks). Breaks in a row ("***" ten thousand times) are one pause."""
+    out: list[Unit] = []
+    for u in units:
+        if u.kind == "scene_break" and out and out[-1].kind == "scene_break":
+            run = out[-1]        # one break, spanning the run (so no character of it is lost)
+            out[-1] = replace(run, end=u.end, text=text[run.start:u.end])
+            continue
+        if len(u.text) <= MAX_PARAGRAPH_CHARS or u.kind in ("song", "label"):
+            out.append(u)
+            continue
+        start = 0
+        for end in _cuts(u.text, MAX_PARAGRAPH_CHARS):
+            piece = u.text[start:end]
+            lead, trail = len(piece) - len(piece.lstrip()), len(piece) - len(piece.rstrip())
+            out.append(replace(u, start=u.start + start + lead, end=u.start + end - trail, text=piece.strip(), songs=list(u.songs)))
+            start = end
+    return out
+
+
+_SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*\s+")
+
+
+def _cuts(text: str, limit: int) -> list[int]:
+    """Where to cut `text` into pieces of at most `limit` characters: after the last
+    sentence end that fits, else the last space, else anywhere."""
+    cuts, start = [], 0
+    while len(text) - start > limit:
+        window = text[start:start + limit]
+        ends = [m.end() for m in _SENTENCE_END.finditer(window)]
+        at = ends[-1] if ends and ends[-1] > limit // 4 else (window.rfind(" ") + 1 or limit)
+        start += at
+        cuts.append(start)
+    return cuts + [len(text)]
 
 
 def _segments(units: list[Unit], lex: Lexicon, language: str, dialogue: dict[int, list[Piece]]) -> list[Segment]:
