@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -19,22 +21,41 @@ DEFAULT_INPUT = Path("input")
 DEFAULT_OUTPUT = Path("output")
 
 
+# True with or without the cache: with it, the clips already spoken are reused.
+RESUME = "run the same command again to finish (clips already spoken are kept in the cache, unless --no-cache)"
+
+
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so every `with` and `finally` cleans up
+    (workers stopped, temporary folders removed) before the process exits."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def friendly(func):
-    """Library errors become one line on stderr and a non-zero exit, never a traceback."""
+    """Library errors become one line on stderr and a non-zero exit, never a traceback.
+    Ctrl-C and SIGTERM stop the work, clean up, and exit 130 and 143."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        previous = None
+        with contextlib.suppress(ValueError):        # (not in the main thread: leave it)
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             return func(*args, **kwargs)
         except AudioficError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
-            _fail("interrupted; finished clips are cached, run the same command again to resume", 130)
+            _fail(f"interrupted; {RESUME}", 130)
+        except Terminated:
+            _fail(f"stopped (SIGTERM); {RESUME}", 143)
         except BrokenPipeError:    # the reader went away (`| head`): nothing to report
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(141)
@@ -42,6 +63,9 @@ def friendly(func):
             if os.environ.get(DEBUG_ENV):
                 raise
             _fail(unexpected(exc))
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
 

@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import sys
 import tempfile
+import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -107,7 +108,28 @@ _WORKER_ENGINE: str | None = None
 def _init_worker(engine_name: str) -> None:
     global _WORKER_ENGINE
     _WORKER_ENGINE = engine_name
+    _die_with_parent()
+    # A worker reports every failure in its results (the parent retries and names the clip);
+    # what it would print itself is noise on the user's terminal (pyttsx3's "Exception
+    # ignored" from eSpeak's callback when a render is stopped mid-clip).
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
     get_engine(engine_name)
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when its parent (the fork server, which exits when
+    the render does) dies, even by SIGKILL, so no worker ever speaks on for nobody."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)    # PR_SET_PDEATHSIG
+        if os.getppid() == 1:                     # the parent died before that took effect
+            os._exit(1)
 
 
 def _work(batch: list[tuple[Utterance, str]], once: bool) -> list[tuple[str, object]]:
@@ -286,6 +308,39 @@ def speak(
     return clips
 
 
+def _kill_pool(pool: ProcessPoolExecutor, timeout: float = 2.0) -> None:
+    """Stop a pool's workers at once, mid-clip. The executor has no public way to kill its
+    processes, so they are taken from it; its manager thread, which may be starting a
+    replacement worker just then (one batch per process), is waited for and whatever it
+    started is killed too, so no worker outlives this call. A clip being written is a
+    temporary file, never a cache entry."""
+    # (taken before shutdown(), which drops the executor's references to both)
+    manager = getattr(pool, "_executor_manager_thread", None)
+    processes = getattr(pool, "_processes", None) or {}    # the manager adds replacements to this dict
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + timeout
+    killed: list = []
+    while True:
+        for process in list(processes.values()):
+            if process not in killed:
+                with contextlib.suppress(Exception):
+                    process.kill()
+                killed.append(process)
+        if manager is None or not manager.is_alive() or time.monotonic() > deadline:
+            break
+        manager.join(timeout=0.05)
+    for process in killed:
+        with contextlib.suppress(Exception):
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+    if manager is not None and manager.is_alive():
+        # Still waiting for work that will never come back: let the interpreter exit without
+        # joining it (concurrent.futures joins every manager thread at exit, forever here).
+        with contextlib.suppress(Exception):
+            from concurrent.futures import process as futures_process
+
+            futures_process._threads_wakeups.pop(manager, None)
+
+
 def _run_pool(engine_name, stateful, batches, workers, location, finished) -> None:
     """Run batches in worker processes; call finished(key, utterance, result) as clips come.
 
@@ -338,5 +393,11 @@ def _run_pool(engine_name, stateful, batches, workers, location, finished) -> No
             f"a speech worker process died ({exc}); if you call audiofic from a script, "
             "guard the call with `if __name__ == \"__main__\":`; otherwise the machine may be out of memory"
         ) from None
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM) or failed: stop every worker now rather than wait for
+        # their batches (minutes of speech). The executor has no public way to kill its
+        # processes, so they are taken from it; each clip they were writing is a temp file.
+        _kill_pool(pool)
+        raise
+    else:
+        pool.shutdown(wait=True)
