@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -30,16 +31,19 @@ def cache_dir(explicit: Path | None = None) -> Path:
     return Path(platformdirs.user_cache_dir("audiofic"))
 
 
+# A temporary file untouched this long was left by a run that died: a clip or a stretch is
+# written in seconds to minutes. Age, not the writer's PID: a render in another PID
+# namespace (a container sharing the folder) has PIDs that mean nothing here.
+STALE_AFTER_S = 3600
+
+
 def sweep_stale_temps(root: Path) -> None:
     """Delete temporary files in `root`'s subfolders (".<name>.<pid>.<...>.tmp*", as the
-    cache writes them) whose writing process is gone: what a killed render left behind."""
+    cache writes them) not written to for STALE_AFTER_S: what killed renders left behind."""
+    now = time.time()
     for tmp in root.glob("*/.*.tmp*"):
-        pid = next((int(part) for part in tmp.name.split(".")[2:] if part.isdigit()), None)
-        if pid is None or pid == os.getpid():
-            continue
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
-        except (PermissionError, OSError):
+            if now - tmp.stat().st_mtime > STALE_AFTER_S:
+                tmp.unlink(missing_ok=True)
+        except OSError:
             pass

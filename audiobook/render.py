@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -23,6 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyascii import anyascii   # transliteration for file names (ISC)
+
+try:
+    import fcntl      # locks on work folders (POSIX); elsewhere, age alone tells a stale one
+except ImportError:   # pragma: no cover - Windows
+    fcntl = None
 
 from . import assemble as assembly
 from . import master, paths, transcript
@@ -494,7 +500,7 @@ def _write_episode(program, stream: _Stream, script: Script, stem: str, title: s
     except OSError as exc:
         raise RenderError(f"cannot write the episode ({exc.strerror or exc}); check free space and permissions", out) from None
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        _release_work_dir(work)
     return dataclasses.replace(episode, cover=final[".jpg"])
 
 
@@ -639,18 +645,55 @@ WORK_PREFIX = ".audiofic-partial-"
 def _work_dir(out: Path) -> Path:
     """A private folder for half-written files, inside the output folder so renames are atomic.
 
-    Folders that runs killed before they could clean up (their process is gone) are removed.
+    The folder's `.lock` is held (flock) while this render uses it. Folders whose lock
+    nobody holds were left by runs killed before they could clean up, and are removed: a
+    lock, not a PID, so renders in other PID namespaces sharing the folder are safe.
     """
     for old in out.glob(f"{WORK_PREFIX}*"):
-        pid = old.name[len(WORK_PREFIX):]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if old.is_dir() and _abandoned(old):
             shutil.rmtree(old, ignore_errors=True)
-    work = out / f"{WORK_PREFIX}{os.getpid()}"
     try:
-        work.mkdir(exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=out))
+        _LOCKS[work] = _hold(work / LOCK_NAME)
     except OSError as exc:
         raise RenderError(f"cannot write in the output folder ({exc.strerror}); choose another with -o", out) from None
     return work
+
+
+LOCK_NAME = ".lock"
+_LOCKS: dict[Path, object] = {}
+
+
+def _hold(path: Path):
+    """An open file with an exclusive flock on it, held until closed (or the process dies)."""
+    handle = open(path, "w")
+    if fcntl is not None:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return handle
+
+
+def _abandoned(folder: Path) -> bool:
+    """Whether no running render holds `folder`'s lock (one without a lock file, from an
+    older audiofic, counts as abandoned after a day)."""
+    lock = folder / LOCK_NAME
+    if not lock.exists() or fcntl is None:
+        try:
+            return time.time() - folder.stat().st_mtime > 86400
+        except OSError:
+            return False
+    try:
+        with open(lock, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)   # released when closed
+        return True
+    except OSError:        # held: a render is using it
+        return False
+
+
+def _release_work_dir(work: Path) -> None:
+    handle = _LOCKS.pop(work, None)
+    shutil.rmtree(work, ignore_errors=True)
+    if handle is not None:
+        handle.close()
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -658,16 +701,6 @@ def _write_text(path: Path, text: str) -> None:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def preview(text: str, profile: str, out: Path, *, engine: str = "pyttsx3", cache_dir: Path | None = None) -> Path:

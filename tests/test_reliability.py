@@ -230,28 +230,54 @@ def test_sigkill_leaves_nothing_broken_and_rerun_resumes(tmp_path, moment):
 
 
 def test_temporary_files_of_killed_runs_are_swept_from_the_cache(tmp_path):
+    """Stale means untouched for an hour, whoever wrote it: a PID says nothing about a render
+    in another PID namespace (a container sharing the cache), so it is never trusted."""
     text = copy_short_letter(tmp_path / "work")
     cache = tmp_path / "cache"
     gone = subprocess.Popen(["true"])
-    gone.wait()                                   # a pid that no longer runs: a killed render
-    alive = subprocess.Popen(["sleep", "60"])     # a render still running elsewhere
+    gone.wait()                                   # a pid that runs nothing here
+    key = "ab" + "0" * 62
+    stale = [
+        cache / "clips" / "ab" / f".{key}.{gone.pid}.deadbeef.tmp.wav",
+        cache / "clips" / "ab" / f".{key}.{gone.pid}.deadbeef.tmp.wav.part0.wav",
+        cache / "encoded" / "ab" / f".{key}.mp3.{gone.pid}.1234.tmp",
+    ]
+    # Being written right now by a render whose PID means nothing here (another namespace).
+    busy = [cache / "clips" / "ab" / f".{key}.{gone.pid}.cafebabe.tmp.wav",
+            cache / "encoded" / "ab" / f".{key}.mp3.{gone.pid}.5678.tmp"]
+    hour_ago = time.time() - 2 * 3600
+    for path in [*stale, *busy]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"RIFF half written")
+    for path in stale:
+        os.utime(path, (hour_ago, hour_ago))
+    render_test_engine(text, tmp_path / "out", cache)
+    assert all(p.exists() for p in busy), "a live render's temporary file is left alone"
+    assert [p for p in stale if p.exists()] == []
+
+
+def test_a_partial_folder_in_use_by_another_namespace_is_left_alone(tmp_path):
+    """A render elsewhere (another container: its PID is meaningless here) holds the lock on
+    its work folder; a folder whose lock nobody holds is what a killed render left."""
+    text = copy_short_letter(tmp_path / "work")
+    out = tmp_path / "out"
+    in_use, left = out / f"{WORK_PREFIX}1-inuse", out / f"{WORK_PREFIX}1-left"
+    for folder in (in_use, left):
+        folder.mkdir(parents=True)
+        (folder / ".lock").write_text("")
+        (folder / "half.mp3").write_bytes(b"half an episode")
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); "
+                               "print('locked', flush=True); time.sleep(120)", str(in_use / ".lock")],
+                              stdout=subprocess.PIPE, text=True)
     try:
-        key = "ab" + "0" * 62
-        stale = [
-            cache / "clips" / "ab" / f".{key}.{gone.pid}.deadbeef.tmp.wav",
-            cache / "clips" / "ab" / f".{key}.{gone.pid}.deadbeef.tmp.wav.part0.wav",
-            cache / "encoded" / "ab" / f".{key}.mp3.{gone.pid}.1234.tmp",
-        ]
-        busy = cache / "clips" / "ab" / f".{key}.{alive.pid}.cafebabe.tmp.wav"
-        for path in [*stale, busy]:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(b"RIFF half written")
-        render_test_engine(text, tmp_path / "out", cache)
-        assert busy.exists(), "a live render's temporary file is left alone"
-        assert [p for p in stale if p.exists()] == []
+        assert holder.stdout.readline().strip() == "locked"
+        render_test_engine(text, out, tmp_path / "cache")
+        assert (in_use / "half.mp3").exists(), "a running render's partial files were deleted"
+        assert not left.exists()
     finally:
-        alive.kill()
-        alive.wait()
+        holder.kill()
+        holder.wait()
 
 
 # ---- damaged cache entries -------------------------------------------------------------------
@@ -693,3 +719,36 @@ def test_ten_megabyte_text_is_refused(tmp_path):
     assert_one_line_error(result.stderr, "enormous-fic.txt", "MB")
     assert final_files(out) == [] and partial_folders(out) == []
     assert not (tmp_path / "cache" / "clips").exists()
+
+
+@needs_ffprobe
+def test_concurrent_renders_with_different_options_share_one_cache(tmp_path):
+    """Two renders at once, one cache, one output folder, different options (one without the
+    spoken header): entries are never replaced once published, so neither finds a clip
+    changed under it, and both episodes are whole and as long as when rendered alone."""
+    works = tmp_path / "works"
+    works.mkdir()
+    text = SEED.read_text(encoding="utf-8")
+    (works / "letter.txt").write_text(text, encoding="utf-8")
+    (works / "letter-copy.txt").write_text(text, encoding="utf-8")
+    (works / "letter-copy.toml").write_text('title = "A Copy of the Letter"\nauthor = "Someone"\n', encoding="utf-8")
+    solo = {}
+    for name, extra in (("letter", []), ("letter-copy", ["--no-header"])):
+        done = subprocess.run(CLI + render_args(works / f"{name}.txt", tmp_path / f"solo-{name}", tmp_path / f"cache-{name}", "-q", "--json", *extra),
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        (solo[name],) = json.loads(done.stdout)["outputs"]
+    for attempt in range(3):      # the race was lost about 3 times in 5
+        out, cache = tmp_path / f"out{attempt}", tmp_path / f"cache{attempt}"
+        procs = [
+            subprocess.Popen(CLI + render_args(works / "letter.txt", out, cache, "-q", "--json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+            subprocess.Popen(CLI + render_args(works / "letter-copy.txt", out, cache, "-q", "--json", "--no-header"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+        ]
+        for proc, name in zip(procs, ("letter", "letter-copy")):
+            stdout, stderr = proc.communicate(timeout=300)
+            assert proc.returncode == 0, stderr
+            (episode,) = json.loads(stdout)["outputs"]
+            assert_valid_episode(Path(episode["mp3"]), episode["duration_s"])
+            assert abs(episode["duration_s"] - solo[name]["duration_s"]) < 0.1
+            assert [c["title"] for c in episode["chapters"]] == [c["title"] for c in solo[name]["chapters"]]
+        assert_cache_entries_whole(cache)
