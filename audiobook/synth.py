@@ -27,8 +27,10 @@ import multiprocessing
 import os
 import sys
 import tempfile
+import threading
 import time
 import uuid
+import weakref
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -122,10 +124,10 @@ def _publish(tmp: Path, final: Path) -> bool:
 _WORKER_ENGINE: str | None = None
 
 
-def _init_worker(engine_name: str) -> None:
+def _init_worker(engine_name: str, render_pid: int) -> None:
     global _WORKER_ENGINE
     _WORKER_ENGINE = engine_name
-    _die_with_parent()
+    _die_with_render(render_pid)
     # A worker reports every failure in its results (the parent retries and names the clip);
     # what it would print itself is noise on the user's terminal (pyttsx3's "Exception
     # ignored" from eSpeak's callback when a render is stopped mid-clip).
@@ -134,19 +136,31 @@ def _init_worker(engine_name: str) -> None:
     get_engine(engine_name)
 
 
-def _die_with_parent() -> None:
-    """Linux: the kernel kills this worker when its parent (the fork server, which exits when
-    the render does) dies, even by SIGKILL, so no worker ever speaks on for nobody."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
+def _die_with_render(render_pid: int) -> None:
+    """End this worker the moment the render that started it is gone, even by SIGKILL, so no
+    worker ever speaks on for nobody. The render is watched itself, not this process's
+    parent: a worker's parent is the fork server, which lives on for as long as any worker
+    does (each holds the pipe whose end tells the server its render is gone)."""
+    import select
+    import threading
 
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)    # PR_SET_PDEATHSIG
-        if os.getppid() == 1:                     # the parent died before that took effect
-            os._exit(1)
+    def watch() -> None:
+        try:
+            handle = os.pidfd_open(render_pid)      # Linux 5.3+: readable once the render ends
+        except (AttributeError, OSError) as exc:
+            if getattr(exc, "errno", None) == 3:    # ESRCH: gone already
+                os._exit(1)
+            handle = None
+        while True:
+            if handle is not None:
+                select.select([handle], [], [])
+                os._exit(1)
+            # elsewhere: spawned workers are the render's own children
+            if os.getppid() != render_pid:
+                os._exit(1)
+            time.sleep(0.2)
+
+    threading.Thread(target=watch, name="audiofic-watch-render", daemon=True).start()
 
 
 def _work(batch: list[tuple[Utterance, str]], once: bool) -> list[tuple[str, object]]:
@@ -327,14 +341,15 @@ def speak(
 
 def _kill_pool(pool: ProcessPoolExecutor, timeout: float = 2.0) -> None:
     """Stop a pool's workers at once, mid-clip. The executor has no public way to kill its
-    processes, so they are taken from it; its manager thread, which may be starting a
-    replacement worker just then (one batch per process), is waited for and whatever it
-    started is killed too, so no worker outlives this call. A clip being written is a
-    temporary file, never a cache entry."""
-    # (taken before shutdown(), which drops the executor's references to both)
+    processes, so they are taken from it. Its manager thread may be starting a replacement
+    worker just then (one batch per process): the workers are killed until that thread has
+    seen them die and ended, and only then is the executor shut down (shutting it down first
+    pulls the process table from under that thread, which then fails with a traceback on the
+    user's terminal). A clip being written is a temporary file, never a cache entry."""
     manager = getattr(pool, "_executor_manager_thread", None)
     processes = getattr(pool, "_processes", None) or {}    # the manager adds replacements to this dict
-    pool.shutdown(wait=False, cancel_futures=True)
+    if manager is not None:
+        _silence(manager)
     deadline = time.monotonic() + timeout
     killed: list = []
     while True:
@@ -346,6 +361,7 @@ def _kill_pool(pool: ProcessPoolExecutor, timeout: float = 2.0) -> None:
         if manager is None or not manager.is_alive() or time.monotonic() > deadline:
             break
         manager.join(timeout=0.05)
+    pool.shutdown(wait=False, cancel_futures=True)
     for process in killed:
         with contextlib.suppress(Exception):
             process.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -356,6 +372,26 @@ def _kill_pool(pool: ProcessPoolExecutor, timeout: float = 2.0) -> None:
             from concurrent.futures import process as futures_process
 
             futures_process._threads_wakeups.pop(manager, None)
+
+
+# Manager threads of pools stopped by _kill_pool: whatever they raise while their pool is
+# torn down is not the user's business (the render has already said why it stopped). The
+# hook is installed by the first kill, so merely importing audiofic changes nothing.
+_ABANDONED: "weakref.WeakSet[threading.Thread]" = weakref.WeakSet()
+_previous_hook = threading.excepthook
+
+
+def _quiet_abandoned(args) -> None:
+    if args.thread not in _ABANDONED:
+        _previous_hook(args)
+
+
+def _silence(thread: threading.Thread) -> None:
+    global _previous_hook
+    _ABANDONED.add(thread)
+    if threading.excepthook is not _quiet_abandoned:
+        _previous_hook = threading.excepthook
+        threading.excepthook = _quiet_abandoned
 
 
 def _run_pool(engine_name, stateful, batches, workers, location, finished) -> None:
@@ -369,7 +405,7 @@ def _run_pool(engine_name, stateful, batches, workers, location, finished) -> No
         max_workers=workers,
         mp_context=_mp_context(),
         initializer=_init_worker,
-        initargs=(engine_name,),
+        initargs=(engine_name, os.getpid()),
         max_tasks_per_child=1 if stateful else None,
     )
     attempts: dict[str, int] = {}
