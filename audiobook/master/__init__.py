@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import RenderError
-from .paths import sweep_stale_temps
+from ..errors import RenderError
+from ..paths import sweep_stale_temps
 
 OUTPUT_RATE = 44100         # Apple Podcasts' minimum; every phone plays it
 MONO_TARGET_LUFS = -19.0    # same perceived level as -16 LUFS stereo
