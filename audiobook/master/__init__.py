@@ -235,8 +235,9 @@ class Limiter:
 
     def flush(self) -> np.ndarray:
         """The held-back samples, limited: output length equals input length."""
+        owed = self.taken - self.given      # (before _run() counts what it gives)
         pad = np.zeros((-self.held.size) % self.block + self.block * self.ahead, dtype=np.float32)
-        return self._run(np.concatenate([self.held, pad]))[: self.taken - self.given]
+        return self._run(np.concatenate([self.held, pad]))[:owed]
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         b = self.block
@@ -278,12 +279,18 @@ def _pcm16(samples: np.ndarray) -> bytes:
     return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
 
 
-def limited(chunks: Iterable[np.ndarray], rate: int) -> Iterator[np.ndarray]:
-    """The samples through the limiter (same length out as in), chunk by chunk."""
+def mastered(chunks: Iterable[np.ndarray], rate: int, out_rate: int = OUTPUT_RATE) -> Iterator[np.ndarray]:
+    """The samples as they are encoded: through the limiter, resampled to `out_rate` (soxr),
+    chunk by chunk. The MP3 (44.1 kHz) and the M4B (at the program's rate) take them from here."""
+    import soxr
+
     limiter = Limiter(rate)
+    resampler = soxr.ResampleStream(rate, out_rate, 1, dtype="float32") if rate != out_rate else None
     for chunk in chunks:
-        yield limiter.process(chunk)
-    yield limiter.flush()
+        y = limiter.process(chunk)
+        yield resampler.resample_chunk(y) if resampler else y
+    y = limiter.flush()
+    yield resampler.resample_chunk(y, last=True) if resampler else y
 
 
 def encode_frames(chunks: Iterable[np.ndarray], rate: int, write: Callable[[bytes], object], *,
@@ -294,26 +301,17 @@ def encode_frames(chunks: Iterable[np.ndarray], rate: int, write: Callable[[byte
     a chapter). Returns the number of 44.1 kHz samples encoded (the LAME tag's padding
     is worked out from it)."""
     import lameenc
-    import soxr
 
     lame = lameenc.Encoder()
     lame.set_bit_rate(bitrate)
     lame.set_in_sample_rate(OUTPUT_RATE)
     lame.set_channels(1)
     lame.set_quality(quality)
-    limiter = Limiter(rate)
-    resampler = soxr.ResampleStream(rate, OUTPUT_RATE, 1, dtype="float32") if rate != OUTPUT_RATE else None
     count = 0
     try:
-        for chunk in chunks:
-            y = limiter.process(chunk)
-            y = resampler.resample_chunk(y) if resampler else y
+        for y in mastered(chunks, rate):
             count += y.size
             write(lame.encode(_pcm16(y)))
-        y = limiter.flush()
-        y = resampler.resample_chunk(y, last=True) if resampler else y
-        count += y.size
-        write(lame.encode(_pcm16(y)))
         write(lame.flush())
         return count
     except RuntimeError as exc:   # lameenc's only error: LAME refused the settings or the data
