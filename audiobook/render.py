@@ -2,7 +2,9 @@
 
 read -> segment -> cast -> speak -> assemble -> master -> tag, for every input. Every file
 is written under a temporary name and renamed into place, sidecars first and the MP3
-last, so an MP3 under its final name is always a finished episode.
+last, so an MP3 under its final name is always a finished episode. With --format m4b or
+both, a work's audiobook (<slug>.m4b, one for the whole work) is encoded from the same
+stretches as they are made (master/m4b.py) and renamed into place last.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ from pathlib import Path
 from . import assemble as assembly
 from . import master, paths, transcript
 from .errors import AudioficError, RenderError, VoiceError
-from .models import Episode, Piece, Program, Script, Utterance
+from .models import Chapter, Episode, Piece, Program, Script, Utterance
 from .read import find_inputs, read
 from .segment import segment
 from .speech import load_lexicon, to_speech
 from .synth import SpeakStats, speak
-from .tag import write_tags
+from .master import m4b
+from .tag import write_m4b_tags, write_tags
 from .voices import cast, load_profiles, resolve_cast
 
 Progress = Callable[[str, int, int], None]   # (stage, done, total)
@@ -51,6 +54,7 @@ class RenderOptions:
     split: str = "none"              # "none": one episode per text; "chapters": one per chapter heading
     placement: str | None = None     # interludes: "inline" / "spread" (default: the sidecar's, else inline)
     bitrate: int = 64
+    format: str = "mp3"              # "mp3": episodes; "m4b": one audiobook a work; "both"
 
 
 @dataclass(frozen=True)
@@ -211,14 +215,15 @@ def render_work(
     board = _Clips()
     workers = options.jobs or os.cpu_count() or 1
     stems = [_unique(slugify(meta.title) + (f"-{part.segments[0].part:02d}" if split else ""), taken) for part, *_ in plans]
+    book = _audiobook(options, stems[0] if not split else _unique(slugify(meta.title), taken))
     with (
         tempfile.TemporaryDirectory(prefix="audiofic-clips-") if not options.use_cache else contextlib.nullcontext() as scratch,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="audiofic-layout") as layout,
     ):
         streams = [
             _Stream(options, _stretch_seconds(sum(len(utterances[i].text) for i in (*extra.values(), *_flat(index.values())))), workers,
-                    Path(scratch) if scratch else options.out_dir, options.out_dir / f"{stem}.mp3")
-            for (_part, _title, extra, index), stem in zip(plans, stems)
+                    Path(scratch) if scratch else options.out_dir, options.out_dir / f"{stem}.mp3", book=book, part=k)
+            for k, ((_part, _title, extra, index), stem) in enumerate(zip(plans, stems))
         ]
         try:
             laid = layout.submit(_lay_out, plans, board, streams, options.placement)
@@ -243,11 +248,16 @@ def render_work(
             for (part, part_title, extra, index), program, stream, stem in zip(plans, programs, streams, stems):
                 title = meta.title + (f" - {part_title}" if part_title else "")
                 track = part.segments[0].part if split else meta.chapter
-                episodes.append(_write_episode(program, stream, part, stem, title, track, options, progress))
+                if options.format != "m4b":
+                    episodes.append(_write_episode(program, stream, part, stem, title, track, options, progress))
+            if book is not None:
+                episodes.append(_write_audiobook(book, script, programs, [part_title for _, part_title, *_ in plans], options))
             return episodes
         finally:
             for stream in streams:
                 stream.close()
+            if book is not None:
+                book.close()
 
 
 def _flat(indices) -> list[int]:
@@ -405,6 +415,50 @@ def _write_episode(program, stream: _Stream, script: Script, stem: str, title: s
     return dataclasses.replace(episode, cover=final[".jpg"])
 
 
+# ---- the audiobook (--format m4b|both) -----------------------------------------------------
+
+def _audiobook(options: RenderOptions, stem: str) -> m4b.Audiobook | None:
+    """The work's M4B encoder, writing under a temporary name in a folder of its own."""
+    if options.format not in ("m4b", "both"):
+        return None
+    final = options.out_dir / f"{stem}.m4b"
+    try:
+        scratch = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}m4b-{os.getpid()}-", dir=options.out_dir))
+    except OSError as exc:
+        raise RenderError(f"cannot write in the output folder ({exc.strerror}); choose another with -o", options.out_dir) from None
+    return m4b.Audiobook(scratch / final.name, scratch, name=final)
+
+
+def _write_audiobook(book: m4b.Audiobook, script: Script, programs: list[Program], titles: list[str | None], options: RenderOptions) -> Episode:
+    """The M4B: its chapters (the episode's, or one per story chapter when the work is
+    split), tags and cover; renamed into place when complete."""
+    meta = script.document.meta
+    final, scratch = book.name, book.scratch
+    try:
+        if len(programs) == 1 and titles[0] is None:
+            timeline = book.timeline(0)
+            chapters = list(assembly.retime(programs[0], timeline.ms, timeline.duration_ms).chapters)
+        else:   # one chapter per part, where the part starts in the file
+            ends = [book.timeline(k).duration_ms for k in range(len(programs))]
+            starts = [sum(ends[:k]) for k in range(len(programs))]
+            chapters = [Chapter(t or f"Chapter {k + 1}", a, a + e) for k, (t, a, e) in enumerate(zip(titles, starts, ends))]
+        duration_ms = book.finish(chapters)
+        cover = scratch / "cover.jpg"
+        _cover(meta, cover, paths.cache_dir(options.cache_dir) / "covers" if options.use_cache else None)
+        episode = Episode(
+            path=final, title=meta.title, author=meta.author, album=meta.series or meta.title, track=None,
+            duration_ms=duration_ms, chapters=tuple(chapters), summary=meta.summary, comment=_comment(script),
+            year=meta.year, language=meta.language, url=meta.url, cover=cover, source=script.document.path,
+        )
+        write_m4b_tags(book.out, episode)
+        os.replace(book.out, final)
+    except RenderError as exc:   # named by the file it becomes, not a temporary one
+        raise (RenderError(exc.message, final) if exc.path is None or Path(exc.path).parent == scratch else exc) from None
+    except OSError as exc:
+        raise RenderError(f"cannot write the audiobook ({exc.strerror or exc}); check free space and permissions", final) from None
+    return dataclasses.replace(episode, cover=None)
+
+
 GAIN_STEP_DB = 0.2   # gain is rounded so a small edit keeps the other stretches' cached MP3s valid
 PROVISIONAL_SPEECH_S = 60   # the gain is set from this much speech, so encoding can start
 GAIN_TOLERANCE_DB = 0.5     # ... and kept if all the speech, measured at the end, agrees this well
@@ -431,8 +485,11 @@ class _Stream:
     so the stretches they encode are the same and stay valid in the cache.
     """
 
-    def __init__(self, options: RenderOptions, stretch_seconds: int, workers: int, scratch: Path, episode: Path):
+    def __init__(self, options: RenderOptions, stretch_seconds: int, workers: int, scratch: Path, episode: Path,
+                 *, book: m4b.Audiobook | None = None, part: int = 0):
         self.options, self.stretch_seconds, self.workers = options, stretch_seconds, workers
+        self.book, self.part = book, part   # the work's M4B (if one is made), and this episode's place in it
+        self.mp3 = options.format != "m4b"
         self.scratch = scratch   # where stretches that are not cached are encoded
         self.episode = episode   # the MP3 this becomes: errors name it, not temporary files
         self.cache = paths.cache_dir(options.cache_dir) if options.use_cache else None
@@ -475,7 +532,10 @@ class _Stream:
         self._flush()
         final = self._rounded(master.gain_for(self._loudness(program)) + self.loss_db)
         if abs(final - self.gain_db) > GAIN_TOLERANCE_DB:
-            self.encoder.close()
+            if self.encoder is not None:
+                self.encoder.close()
+            if self.book is not None:
+                self.book.redo(self.part)
             self.encoder, self.gain_db, self.submitted = None, final, 0
             self._flush()
 
@@ -519,7 +579,7 @@ class _Stream:
         """Hand every stretch cut so far to the encoder (once the gain is set)."""
         if self.gain_db is None or len(self.cuts) - 1 <= self.submitted:
             return
-        if self.encoder is None:
+        if self.encoder is None and self.mp3:
             self.encoder = master.StretchEncoder(
                 self.rate,
                 self.scratch,
@@ -531,12 +591,16 @@ class _Stream:
         program = self._so_far()
         settings = f"{master.ENCODE_VERSION}|{self.gain_db:.2f}|{self.music_lufs}|{self.options.bitrate}|{master.LAME_QUALITY}|{master.LIMIT_DBFS}"
         for a, b in zip(self.cuts[self.submitted:], self.cuts[self.submitted + 1:]):
-            self.encoder.submit(master.Stretch(
+            stretch = master.Stretch(
                 start=a,
                 length=b - a,
                 samples=functools.partial(assembly.chunks, program, span=(a, b), speech_gain=10 ** (self.gain_db / 20), music_lufs=self.music_lufs),
                 key=assembly.span_key(program, (a, b), settings) if self.cache else None,
-            ))
+            )
+            if self.encoder is not None:
+                self.encoder.submit(stretch)
+            if self.book is not None:
+                self.book.add(self.part, stretch, self.rate)
         self.submitted = len(self.cuts) - 1
 
 
@@ -549,7 +613,7 @@ def _work_dir(out: Path) -> Path:
     Folders that runs killed before they could clean up (their process is gone) are removed.
     """
     for old in out.glob(f"{WORK_PREFIX}*"):
-        pid = old.name[len(WORK_PREFIX):]
+        pid = old.name[len(WORK_PREFIX):].removeprefix("m4b-").split("-")[0]   # (an audiobook's: m4b-<pid>-<random>)
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
     work = out / f"{WORK_PREFIX}{os.getpid()}"
