@@ -426,7 +426,8 @@ def _audiobook(options: RenderOptions, stem: str) -> m4b.Audiobook | None:
         scratch = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}m4b-{os.getpid()}-", dir=options.out_dir))
     except OSError as exc:
         raise RenderError(f"cannot write in the output folder ({exc.strerror}); choose another with -o", options.out_dir) from None
-    return m4b.Audiobook(scratch / final.name, scratch, name=final)
+    cache = paths.cache_dir(options.cache_dir) / "audiobooks" if options.use_cache else None
+    return m4b.Audiobook(scratch / final.name, scratch, name=final, cache=cache)
 
 
 def _write_audiobook(book: m4b.Audiobook, script: Script, programs: list[Program], titles: list[str | None], options: RenderOptions) -> Episode:

@@ -315,3 +315,24 @@ def test_a_killed_render_s_audiobook_folder_is_swept_by_the_next(tmp_path):
     render_test_engine(CHAPTERED, "--format", "both", out=out, cache=tmp_path / "cache")
     assert not stale.exists()
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_a_re_render_takes_the_encoded_audiobook_from_the_cache(tmp_path, monkeypatch):
+    used = []
+    cached = m4b.Audiobook._cached
+
+    def recorded(self, key):
+        found = cached(self, key)
+        used.append(found is not None)
+        return found
+
+    monkeypatch.setattr(m4b.Audiobook, "_cached", recorded)
+    cache = tmp_path / "cache"
+    first = render_test_engine(CHAPTERED, "--format", "m4b", out=tmp_path / "a", cache=cache)
+    again = render_test_engine(CHAPTERED, "--format", "m4b", out=tmp_path / "b", cache=cache)
+    assert used == [False, True]
+    assert Path(again["outputs"][0]["m4b"]).read_bytes() == Path(first["outputs"][0]["m4b"]).read_bytes()
+    assert list((tmp_path / "b").iterdir()) == [tmp_path / "b" / "the-keeper.m4b"]
+    # another gain (or any other content) is another key
+    render_test_engine(CHAPTERED, "--format", "m4b", "--no-header", out=tmp_path / "c", cache=cache)
+    assert used == [False, True, False]

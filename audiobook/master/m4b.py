@@ -20,6 +20,8 @@ the moov box first (+faststart). Tags and cover are tag.py's (mutagen).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -42,6 +44,7 @@ from . import (
     why_ffmpeg_failed,
 )
 
+M4B_VERSION = 1           # bump when the encoded audio changes in a way cached encodes must not survive
 AAC_QUALITY = 1.0          # ffmpeg aac -q:a: about 60 kbit/s for mono speech at 22.05 kHz
 AAC_RATES = (22050, 44100)
 BRAND = "M4B "             # the audiobook brand (the ipod muxer's default is "M4A ")
@@ -74,11 +77,13 @@ class Audiobook:
     part's MP3 (and so in its stretch of this file).
     """
 
-    def __init__(self, out: Path, scratch: Path, *, name: Path | None = None, quality: float = AAC_QUALITY):
+    def __init__(self, out: Path, scratch: Path, *, name: Path | None = None, quality: float = AAC_QUALITY,
+                 cache: Path | None = None):
         self.out = out                       # the file to write (a temporary name; render renames it)
         self.name = name or out              # what errors name
         self.scratch = scratch               # a folder of its own: close() removes it
         self.quality = quality
+        self.cache = cache                   # encoded audio of whole works, by the stretches' keys
         self.entries: list[tuple[int, Stretch]] = []
         self.done = False                    # no more stretches will come
         self.cond = threading.Condition()
@@ -129,24 +134,33 @@ class Audiobook:
                         frames=sum(frames), padding=padding)
 
     def finish(self, chapters: list[Chapter]) -> int:
-        """Wait for the encode, then write the file with its chapters; its duration in ms."""
+        """Wait for the encode (or take the same work's from the cache: the encode that ran
+        meanwhile is stopped), then write the file with its chapters; its duration in ms."""
         with self.cond:
             self.done = True
             self.cond.notify_all()
-        if self.thread is not None:
-            self.thread.join()
-        if self.error is not None:
-            raise self.error
-        if self.audio is None:
-            raise RenderError("nothing to put in the audiobook", self.name)
+        key = self._key()
+        cached = self._cached(key)
+        if cached is not None:
+            self._stop()
+            audio, self.part_samples = cached
+        else:
+            if self.thread is not None:
+                self.thread.join()
+            if self.error is not None:
+                raise self.error
+            if self.audio is None:
+                raise RenderError("nothing to put in the audiobook", self.name)
+            audio = self.audio
+            self._store(key)
         total = sum(self.part_samples.values())
         duration_ms = round(total * 1000 / self.aac_rate)
         if chapters:
             chapters = [*chapters[:-1], Chapter(chapters[-1].title, chapters[-1].start_ms, duration_ms)]
-        meta = self.audio.with_suffix(".chapters.txt")
+        meta = self.scratch / "chapters.txt"
         meta.write_text(ffmetadata(chapters), encoding="utf-8")
         self._ffmpeg(
-            ["-i", str(self.audio), "-f", "ffmetadata", "-i", str(meta), "-map", "0:a", "-map_metadata", "1",
+            ["-i", str(audio), "-f", "ffmetadata", "-i", str(meta), "-map", "0:a", "-map_metadata", "1",
              "-map_chapters", "1", "-c", "copy", "-movflags", "+faststart", "-brand", BRAND, "-f", "ipod", "-y", str(self.out)],
             "could not write the audiobook's chapters",
         )
@@ -154,14 +168,56 @@ class Audiobook:
 
     def close(self) -> None:
         """Stop encoding (if it still runs) and remove the scratch folder and all in it."""
+        self._stop()
+        shutil.rmtree(self.scratch, ignore_errors=True)   # the folder is the audiobook's own
+
+    def _stop(self) -> None:
         with self.cond:
             self.done = self.restart = self.closed = True
             self.cond.notify_all()
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.kill()
         if self.thread is not None:
             self.thread.join()
-        shutil.rmtree(self.scratch, ignore_errors=True)   # the folder is the audiobook's own
+
+    # ---- the cache: a re-render of the same work takes its encoded audio -------------------
+
+    def _key(self) -> str | None:
+        """What the encoded audio depends on: every stretch's content key (the MP3's, which
+        holds the gain and settings), its place and the AAC settings; None if one has no key."""
+        if self.cache is None or not self.entries or any(s.key is None for _, s in self.entries):
+            return None
+        digest = hashlib.sha256(f"{M4B_VERSION}|{self.quality:g}|{self.rate}|{self.aac_rate}".encode())
+        for part, s in self.entries:
+            digest.update(f"|{part}:{s.start}:{s.length}:{s.key}".encode())
+        return digest.hexdigest()
+
+    def _cached(self, key: str | None) -> tuple[Path, dict[int, int]] | None:
+        if key is None:
+            return None
+        audio = self.cache / key[:2] / f"{key}.m4a"
+        try:
+            parts = json.loads(audio.with_suffix(".json").read_text(encoding="utf-8"))
+            return (audio, {int(k): int(v) for k, v in parts.items()}) if audio.is_file() else None
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def _store(self, key: str | None) -> None:
+        if key is None or self.audio is None:
+            return
+        where = self.cache / key[:2]
+        tag = f"{os.getpid()}.{threading.get_ident()}.tmp"
+        with contextlib.suppress(OSError):   # a read-only or full cache only costs time
+            where.mkdir(parents=True, exist_ok=True)
+            for name, write in ((f"{key}.m4a", lambda tmp: shutil.copyfile(self.audio, tmp)),
+                                (f"{key}.json", lambda tmp: tmp.write_text(json.dumps(self.part_samples), encoding="utf-8"))):
+                tmp = where / f".{name}.{tag}"
+                try:
+                    write(tmp)
+                    os.replace(tmp, where / name)
+                finally:
+                    tmp.unlink(missing_ok=True)
 
     # ---- the encoding thread ---------------------------------------------------------------
 
