@@ -427,7 +427,7 @@ def _audiobook(options: RenderOptions, stem: str) -> m4b.Audiobook | None:
     except OSError as exc:
         raise RenderError(f"cannot write in the output folder ({exc.strerror}); choose another with -o", options.out_dir) from None
     cache = paths.cache_dir(options.cache_dir) / "audiobooks" if options.use_cache else None
-    return m4b.Audiobook(scratch / final.name, scratch, name=final, cache=cache)
+    return m4b.Audiobook(scratch / final.name, scratch, name=final, cache=cache, workers=options.jobs or os.cpu_count() or 1)
 
 
 def _write_audiobook(book: m4b.Audiobook, script: Script, programs: list[Program], titles: list[str | None], options: RenderOptions) -> Episode:

@@ -8,8 +8,9 @@ each, interleaved, on those same stretches:
 
     mp3   master.encode_stretches(): limiter, soxr and LAME in the encoder threads, joined
           behind the Info frame (no stretch cache: everything is encoded)
-    m4b   master.m4b.Audiobook: the same limiter, ffmpeg's AAC encoder in one process, muxed
-          with chapters (what --format m4b adds)
+    m4b   master.m4b.Audiobook: the same limiter, ffmpeg's AAC encoder on segments side by side
+          (as many at once as the MP3 has threads), spliced and muxed with chapters (what
+          --format m4b adds)
     both  the two at once, as --format both runs them
 
 Wall time and CPU time (this process's threads plus children: ffmpeg) for each; medians.
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         def book(k: int) -> None:
             scratch = tmp / f"book-{k}"
             scratch.mkdir()
-            audiobook = m4b.Audiobook(scratch / "x.m4b", scratch)
+            audiobook = m4b.Audiobook(scratch / "x.m4b", scratch, workers=workers)
             try:
                 for s in stretches:
                     audiobook.add(0, s, rate)

@@ -336,3 +336,41 @@ def test_a_re_render_takes_the_encoded_audiobook_from_the_cache(tmp_path, monkey
     # another gain (or any other content) is another key
     render_test_engine(CHAPTERED, "--format", "m4b", "--no-header", out=tmp_path / "c", cache=cache)
     assert used == [False, True, False]
+
+
+@needs_ffprobe
+@pytest.mark.parametrize("seconds", [0.01, 2.0, 20.0])
+def test_segments_encoded_side_by_side_splice_into_what_one_encode_writes(tmp_path, monkeypatch, seconds):
+    """The stream is cut into segments (here of 0.5-2 s) that encoders code side by side; their
+    kept frames are the frames of one long encode of the same samples: as many, nearly all
+    byte for byte, and the same fidelity to the samples (no seam to hear)."""
+    import numpy as np
+
+    from audiobook.master import ffmpeg_exe
+
+    from .test_master import speechlike
+
+    monkeypatch.setattr(m4b, "SEGMENT_SECONDS", (0.5, 2))   # grows from 0.5 s to 2 s (36 frames at least)
+    x = speechlike(seconds, seed=4) * 0.6
+    book = m4b.Audiobook(tmp_path / "o.m4b", tmp_path, workers=2)
+    book.aac_rate = 22050
+    segments = m4b._Segments(book, tmp_path / "joined.aac")
+    for i in range(0, x.size, 3001):
+        segments.write(x[i:i + 3001])
+    segments.close()
+    spliced = m4b.adts_frames((tmp_path / "joined.aac").read_bytes())
+    pcm = (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()
+    whole = m4b.adts_frames(subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "s16le", "-ar", "22050", "-ac", "1", "-i", "-", "-c:a", "aac",
+         "-aac_coder", "fast", "-q:a", "1", "-f", "adts", "-"], input=pcm, capture_output=True, check=True).stdout)
+    assert len(spliced) == len(whole) == -(-x.size // 1024) + 1          # the priming frame, and the samples
+    assert sum(a != b for a, b in zip(spliced, whole)) <= max(1, len(whole) // 100)
+
+    def snr(frames) -> float:
+        y = np.frombuffer(subprocess.run([FFMPEG, "-v", "error", "-f", "aac", "-i", "-", "-f", "s16le", "-"],
+                                         input=b"".join(frames), capture_output=True, check=True).stdout, dtype="<i2") / 32768
+        ref = np.concatenate([np.zeros(1024), x])[:y.size]
+        return 10 * np.log10(np.sum(ref ** 2) / max(1e-12, np.sum((y[:ref.size] - ref) ** 2)))
+
+    if seconds > 1:
+        assert snr(spliced) == pytest.approx(snr(whole), abs=0.05)
