@@ -222,6 +222,15 @@ def test_m4b_alone_writes_only_the_audiobook(tmp_path):
     both = render_test_engine(CHAPTERED, "--format", "both", out=tmp_path / "both", cache=tmp_path / "cache")
     assert both["outputs"][0]["chapters"] == book["chapters"] == both["outputs"][1]["chapters"]
     assert both["outputs"][0]["duration_s"] == book["duration_s"]
+    # gapless: the edit list drops the AAC priming and padding. ffmpeg 6+ (the bundled one)
+    # honours both ends and gives the MP3's samples exactly (at half the rate); the system's
+    # older one drops the priming and plays the last frame out (less than 1024 samples more)
+    from audiobook.master import ffmpeg_exe
+
+    mp3_samples = decoded_samples(Path(both["outputs"][0]["mp3"]))
+    pcm = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", book["m4b"], "-f", "s16le", "-"], capture_output=True, check=True).stdout
+    assert len(pcm) // 2 * 2 == mp3_samples
+    assert 0 <= decoded_samples(Path(book["m4b"])) - mp3_samples // 2 < 1024
 
 
 def test_ffmetadata_escapes_what_ffmpeg_reads_as_syntax():

@@ -98,31 +98,50 @@ def _boxes(data: bytearray, start: int, end: int):
 
 def set_gapless(path: Path, samples: int, priming: int = PRIMING) -> None:
     """Make the sound track's edit list skip `priming` samples and play `samples` after them
-    (and the track and movie durations say so), in place. The file must come from ffmpeg's
-    mp4 muxer with the movie timescale set to the sample rate: version 0 boxes, one edit."""
-    data = bytearray(path.read_bytes())
-    moov = next(((a, b) for kind, a, b in _boxes(data, 0, len(data)) if kind == b"moov"), None)
-    if moov is None:
-        raise ValueError("no moov box")
-    found = False
-    for kind, a, b in _boxes(data, *moov):
-        if kind == b"mvhd" and data[a] == 0:
-            data[a + 16:a + 20] = samples.to_bytes(4, "big")
-        elif kind == b"trak":
-            boxes = {k: (x, y) for k, x, y in _boxes(data, a, b)}
-            media = {k: (x, y) for k, x, y in _boxes(data, *boxes[b"mdia"])}
-            if data[media[b"hdlr"][0] + 8:media[b"hdlr"][0] + 12] != b"soun":
-                continue
-            tkhd, edts = boxes[b"tkhd"][0], boxes.get(b"edts")
-            elst = next(((x, y) for k, x, y in _boxes(data, *edts) if k == b"elst"), None) if edts else None
-            if data[tkhd] != 0 or elst is None or elst[1] - elst[0] != 20 or data[elst[0]] != 0:
-                raise ValueError("not the one-edit sound track ffmpeg writes")
-            data[tkhd + 20:tkhd + 24] = samples.to_bytes(4, "big")
-            struct.pack_into(">IIIiI", data, elst[0], 0, 1, samples, priming, 0x00010000)
-            found = True
-    if not found:
-        raise ValueError("no sound track")
-    path.write_bytes(bytes(data))
+    (and the track and movie durations say so), in place: only the moov box is read and
+    written again, at its place, the same size. The file must come from ffmpeg's mp4 muxer
+    with the movie timescale set to the sample rate: version 0 boxes, one edit."""
+    with open(path, "r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        at, moov = 0, None
+        while at + 8 <= size:
+            f.seek(at)
+            head = f.read(16)
+            length, kind, skip = int.from_bytes(head[:4], "big"), head[4:8], 8
+            if length == 1:
+                length, skip = int.from_bytes(head[8:16], "big"), 16
+            elif length == 0:
+                length = size - at
+            if length < skip:
+                raise ValueError(f"a broken {kind!r} box")
+            if kind == b"moov":
+                moov = (at, length, skip)
+                break
+            at += length
+        if moov is None:
+            raise ValueError("no moov box")
+        f.seek(moov[0])
+        data = bytearray(f.read(moov[1]))
+        found = False
+        for kind, a, b in _boxes(data, moov[2], len(data)):
+            if kind == b"mvhd" and data[a] == 0:
+                data[a + 16:a + 20] = samples.to_bytes(4, "big")
+            elif kind == b"trak":
+                boxes = {k: (x, y) for k, x, y in _boxes(data, a, b)}
+                media = {k: (x, y) for k, x, y in _boxes(data, *boxes[b"mdia"])}
+                if data[media[b"hdlr"][0] + 8:media[b"hdlr"][0] + 12] != b"soun":
+                    continue
+                tkhd, edts = boxes[b"tkhd"][0], boxes.get(b"edts")
+                elst = next(((x, y) for k, x, y in _boxes(data, *edts) if k == b"elst"), None) if edts else None
+                if data[tkhd] != 0 or elst is None or elst[1] - elst[0] != 20 or data[elst[0]] != 0:
+                    raise ValueError("not the one-edit sound track ffmpeg writes")
+                data[tkhd + 20:tkhd + 24] = samples.to_bytes(4, "big")
+                struct.pack_into(">IIIiI", data, elst[0], 0, 1, samples, priming, 0x00010000)
+                found = True
+        if not found:
+            raise ValueError("no sound track")
+        f.seek(moov[0])
+        f.write(data)
 
 
 class _Restart(Exception):
