@@ -440,9 +440,9 @@ def _write_audiobook(book: m4b.Audiobook, script: Script, programs: list[Program
             timeline = book.timeline(0)
             chapters = list(assembly.retime(programs[0], timeline.ms, timeline.duration_ms).chapters)
         else:   # one chapter per part, where the part starts in the file
-            ends = [book.timeline(k).duration_ms for k in range(len(programs))]
-            starts = [sum(ends[:k]) for k in range(len(programs))]
-            chapters = [Chapter(t or f"Chapter {k + 1}", a, a + e) for k, (t, a, e) in enumerate(zip(titles, starts, ends))]
+            lengths = [book.timeline(k).samples for k in range(len(programs))]
+            bounds = [round(sum(lengths[:k]) * 1000 / master.OUTPUT_RATE) for k in range(len(programs) + 1)]
+            chapters = [Chapter(t or f"Chapter {k + 1}", bounds[k], bounds[k + 1]) for k, t in enumerate(titles)]
         duration_ms = book.finish(chapters)
         cover = scratch / "cover.jpg"
         _cover(meta, cover, paths.cache_dir(options.cache_dir) / "covers" if options.use_cache else None)
