@@ -50,8 +50,9 @@ PRIMING = AAC_FRAME
 PREROLL = 32               # frames a segment starts early, dropped: from then on it codes what one long
 POSTROLL = 2               # encode does (all but a frame in hundreds byte for byte, the same SNR); frames
                            # it goes on after its last (the encoder looks ahead to choose windows), dropped
-SEGMENT_SECONDS = (60, 300)   # audio a segment codes: a minute, or an eighth of the stream so far (up
-                              # to 5 min): both cores busy on a chapter, few encoders on a long work
+SEGMENT_SECONDS = (60, 120)   # audio a segment codes: a minute, or an eighth of the stream so far (up
+                              # to 2 min): both cores busy on a chapter, fewer encoders on a long work,
+                              # a few MB of samples in memory each
 BRAND = "M4B "             # the audiobook brand (the ipod muxer's default is "M4A ")
 
 
@@ -469,7 +470,7 @@ class _Segments:
         self.start = (self.first - PREROLL - 1) * AAC_FRAME
         lo, hi = SEGMENT_SECONDS
         self.size = self._frames(min(hi, max(lo, self.first * AAC_FRAME / self.book.aac_rate / 8)))
-        overlap = data[self.start - begun:]
+        overlap = data[self.start - begun:].copy()    # (a view would keep the whole segment alive)
         self.buffer, self.buffered = [overlap], overlap.size
         while self.pending and self.pending[0][0].done():
             self._drain(wait=False)
