@@ -223,6 +223,9 @@ def plan(inputs, as_json, voice_overrides, notes, lyrics, dialogue):
 @click.option("--no-header", is_flag=True, help="Leave out the spoken 'Title, by Author' introduction.")
 @click.option("--no-outro", is_flag=True, help="Leave out the spoken credits at the end.")
 @click.option("--bitrate", type=click.Choice(["32", "40", "48", "56", "64", "80", "96", "112", "128", "160", "192", "224", "256", "320"]), default="64", show_default=True, help="MP3 bitrate in kbit/s (constant).")
+@click.option("--format", "fmt", type=click.Choice(["mp3", "m4b", "both"]), default="mp3", show_default=True,
+              help="mp3: podcast episodes; m4b: one audiobook file per work (AAC, chapters, cover) for Apple Books, "
+                   "BookPlayer and the like; both.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Parallel speech workers and encoders [default: all cores].")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache of spoken clips and encoded stretches [default: $AUDIOFIC_CACHE or the user cache folder].")
 @click.option("--no-cache", is_flag=True, help="Speak and encode everything afresh and keep nothing.")
@@ -230,14 +233,16 @@ def plan(inputs, as_json, voice_overrides, notes, lyrics, dialogue):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document describing the outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 @friendly
-def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, dialogue, no_header, no_outro, bitrate, jobs, cache_dir, no_cache, engine, as_json, quiet):
+def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, dialogue, no_header, no_outro, bitrate, fmt, jobs, cache_dir, no_cache, engine, as_json, quiet):
     """Render works into phone-ready MP3 episodes.
 
     INPUTs are texts (.txt, .md), downloads from AO3 or FanFicFare (.html, .epub), folders
     of them, or fic URLs (needs `pip install 'audiofic[fetch]'`); default: input/.
     For each work, OUTPUT gets
     <slug>.mp3 (44.1 kHz mono CBR, -19 LUFS, ID3 chapters and cover), <slug>.vtt
-    (transcript), <slug>.chapters.json (Podcasting 2.0 chapters) and <slug>.jpg (cover).
+    (transcript), <slug>.chapters.json (Podcasting 2.0 chapters) and <slug>.jpg (cover);
+    with --format m4b or both, <slug>.m4b (AAC, chapters, tags and cover; one for the whole
+    work, with a chapter per story chapter, when --split chapters makes several MP3s).
     A work's metadata comes from the download or a header in the text, and from
     <name>.toml next to it, which wins (see README). A file that fails
     is reported and the others still render; the exit code is then 1.
@@ -260,12 +265,20 @@ def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, di
         split=split,
         placement=placement,
         bitrate=int(bitrate),
+        format=fmt,
     )
     report = render_works(list(inputs) or [DEFAULT_INPUT], options, Progress(quiet))
     for path, message in report.failures:
         click.echo(f"Error: {path}: {message}", err=True)
     if as_json:
         _json({"outputs": [
+            {
+                "input": str(e.source),
+                "m4b": str(e.path),
+                "duration_s": round(e.duration_ms / 1000, 3),
+                "chapters": [{"title": c.title, "start_s": c.start_ms / 1000, "end_s": c.end_ms / 1000} for c in e.chapters],
+            }
+            if e.path.suffix == ".m4b" else
             {
                 "input": str(e.source),
                 "mp3": str(e.path),

@@ -44,11 +44,11 @@ def _write_atomic(data: bytes, out: Path) -> Path:
 
 
 def _jpeg_bytes(image: Image.Image, limit: int = MAX_COVER_BYTES) -> bytes:
-    """Encode as baseline RGB JPEG, lowering quality until it is under `limit` bytes."""
+    """Encode as baseline RGB JPEG at 72 dpi, lowering quality until it is under `limit` bytes."""
     data = b""
     for quality in (90, 85, 80, 75, 70, 60, 50, 40, 30):
         buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=quality, optimize=True)
+        image.save(buffer, "JPEG", quality=quality, optimize=True, dpi=(72, 72))   # JFIF density: 72 dpi, as artwork specs expect
         data = buffer.getvalue()
         if len(data) <= limit:
             break

@@ -2,7 +2,9 @@
 
 read -> segment -> cast -> speak -> assemble -> master -> tag, for every input. Every file
 is written under a temporary name and renamed into place, sidecars first and the MP3
-last, so an MP3 under its final name is always a finished episode.
+last, so an MP3 under its final name is always a finished episode. With --format m4b or
+both, a work's audiobook (<slug>.m4b, one for the whole work) is encoded from the same
+stretches as they are made (master/m4b.py) and renamed into place last.
 """
 
 from __future__ import annotations
@@ -33,12 +35,13 @@ except ImportError:   # pragma: no cover - Windows
 from . import assemble as assembly
 from . import master, paths, transcript
 from .errors import DEBUG_ENV, AudioficError, RenderError, VoiceError, unexpected
-from .models import Document, Episode, Piece, Program, Script, Utterance, short_text
+from .models import Chapter, Document, Episode, Piece, Program, Script, Utterance, short_text
 from .read import find_inputs, read
 from .segment import segment
 from .speech import load_lexicon, to_speech
 from .synth import SpeakStats, speak
-from .tag import read_episode, write_tags
+from .master import m4b
+from .tag import read_episode, write_m4b_tags, write_tags
 from .voices import cast, load_profiles, resolve_cast
 
 Progress = Callable[[str, int, int], None]   # (stage, done, total)
@@ -65,6 +68,7 @@ class RenderOptions:
     split: str = "none"              # "none": one episode per text; "chapters": one per chapter heading
     placement: str | None = None     # interludes: "inline" / "spread" (default: the sidecar's, else inline)
     bitrate: int = 64
+    format: str = "mp3"              # "mp3": episodes; "m4b": one audiobook a work; "both"
 
 
 @dataclass(frozen=True)
@@ -245,14 +249,15 @@ def render_work(
     work = _work_key(meta)
     stems = [_unique(_own_name(options.out_dir, slugify(meta.title) + (f"-{(part.segments[0].part if split else meta.chapter):02d}" if numbered else ""), work, meta), taken)
              for part, *_ in plans]
+    book = _audiobook(options, stems[0] if not split else _unique(_own_name(options.out_dir, slugify(meta.title), work, meta), taken))
     with (
         tempfile.TemporaryDirectory(prefix="audiofic-clips-") if not options.use_cache else contextlib.nullcontext() as scratch,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="audiofic-layout") as layout,
     ):
         streams = [
             _Stream(options, _stretch_seconds(sum(len(utterances[i].text) for i in (*extra.values(), *_flat(index.values())))), workers,
-                    Path(scratch) if scratch else options.out_dir, options.out_dir / f"{stem}.mp3")
-            for (_part, _title, extra, index), stem in zip(plans, stems)
+                    Path(scratch) if scratch else options.out_dir, options.out_dir / f"{stem}.mp3", book=book, part=k)
+            for k, ((_part, _title, extra, index), stem) in enumerate(zip(plans, stems))
         ]
         try:
             laid = layout.submit(_lay_out, plans, board, streams, options.placement)
@@ -278,11 +283,17 @@ def render_work(
                 title = meta.title + (f" - {part_title}" if part_title else "")
                 track = part.segments[0].part if split else meta.chapter
                 feed = _feed_fields(meta, part_title, track if split else None, last, options)
-                episodes.append(_write_episode(program, stream, part, stem, title, track, feed, options, progress))
+                if options.format != "m4b":
+                    episodes.append(_write_episode(program, stream, part, stem, title, track, feed, options, progress))
+            if book is not None:
+                episodes.append(_write_audiobook(book, script, programs, [part_title for _, part_title, *_ in plans], options))
             return episodes
         finally:
             for stream in streams:
                 stream.close()
+            if book is not None:
+                book.close()
+                _release_work_dir(book.scratch)
 
 
 def _flat(indices) -> list[int]:
@@ -504,6 +515,48 @@ def _write_episode(program, stream: _Stream, script: Script, stem: str, title: s
     return dataclasses.replace(episode, cover=final[".jpg"])
 
 
+# ---- the audiobook (--format m4b|both) -----------------------------------------------------
+
+def _audiobook(options: RenderOptions, stem: str) -> m4b.Audiobook | None:
+    """The work's M4B encoder, writing under a temporary name in a folder of its own."""
+    if options.format not in ("m4b", "both"):
+        return None
+    final = options.out_dir / f"{stem}.m4b"
+    scratch = _work_dir(options.out_dir)   # locked like an episode's, swept the same way when abandoned
+    cache = paths.cache_dir(options.cache_dir) / "audiobooks" if options.use_cache else None
+    return m4b.Audiobook(scratch / final.name, scratch, name=final, cache=cache, workers=options.jobs or os.cpu_count() or 1)
+
+
+def _write_audiobook(book: m4b.Audiobook, script: Script, programs: list[Program], titles: list[str | None], options: RenderOptions) -> Episode:
+    """The M4B: its chapters (the episode's, or one per story chapter when the work is
+    split), tags and cover; renamed into place when complete."""
+    meta = script.document.meta
+    final, scratch = book.name, book.scratch
+    try:
+        if len(programs) == 1 and titles[0] is None:
+            timeline = book.timeline(0)
+            chapters = list(assembly.retime(programs[0], timeline.ms, timeline.duration_ms).chapters)
+        else:   # one chapter per part, where the part starts in the file
+            lengths = [book.timeline(k).samples for k in range(len(programs))]
+            bounds = [round(sum(lengths[:k]) * 1000 / master.OUTPUT_RATE) for k in range(len(programs) + 1)]
+            chapters = [Chapter(t or f"Chapter {k + 1}", bounds[k], bounds[k + 1]) for k, t in enumerate(titles)]
+        duration_ms = book.finish(chapters)
+        cover = scratch / "cover.jpg"
+        _cover(meta, cover, paths.cache_dir(options.cache_dir) / "covers" if options.use_cache else None)
+        episode = Episode(
+            path=final, title=meta.title, author=meta.author, album=meta.series or meta.title, track=None,
+            duration_ms=duration_ms, chapters=tuple(chapters), summary=meta.summary, comment=_comment(script),
+            year=meta.year, language=meta.language, url=meta.url, cover=cover, source=script.document.path,
+        )
+        write_m4b_tags(book.out, episode)
+        os.replace(book.out, final)
+    except RenderError as exc:   # named by the file it becomes, not a temporary one
+        raise (RenderError(exc.message, final) if exc.path is None or Path(exc.path).parent == scratch else exc) from None
+    except OSError as exc:
+        raise RenderError(f"cannot write the audiobook ({exc.strerror or exc}); check free space and permissions", final) from None
+    return dataclasses.replace(episode, cover=None)
+
+
 GAIN_STEP_DB = 0.2   # gain is rounded so a small edit keeps the other stretches' cached MP3s valid
 PROVISIONAL_SPEECH_S = 60   # the gain is set from this much speech, so encoding can start
 GAIN_TOLERANCE_DB = 0.5     # ... and kept if all the speech, measured at the end, agrees this well
@@ -530,8 +583,11 @@ class _Stream:
     so the stretches they encode are the same and stay valid in the cache.
     """
 
-    def __init__(self, options: RenderOptions, stretch_seconds: int, workers: int, scratch: Path, episode: Path):
+    def __init__(self, options: RenderOptions, stretch_seconds: int, workers: int, scratch: Path, episode: Path,
+                 *, book: m4b.Audiobook | None = None, part: int = 0):
         self.options, self.stretch_seconds, self.workers = options, stretch_seconds, workers
+        self.book, self.part = book, part   # the work's M4B (if one is made), and this episode's place in it
+        self.mp3 = options.format != "m4b"
         self.scratch = scratch   # where stretches that are not cached are encoded
         self.episode = episode   # the MP3 this becomes: errors name it, not temporary files
         self.cache = paths.cache_dir(options.cache_dir) if options.use_cache else None
@@ -574,7 +630,10 @@ class _Stream:
         self._flush()
         final = self._rounded(master.gain_for(self._loudness(program)) + self.loss_db)
         if abs(final - self.gain_db) > GAIN_TOLERANCE_DB:
-            self.encoder.close()
+            if self.encoder is not None:
+                self.encoder.close()
+            if self.book is not None:
+                self.book.redo(self.part)
             self.encoder, self.gain_db, self.submitted = None, final, 0
             self._flush()
 
@@ -618,7 +677,7 @@ class _Stream:
         """Hand every stretch cut so far to the encoder (once the gain is set)."""
         if self.gain_db is None or len(self.cuts) - 1 <= self.submitted:
             return
-        if self.encoder is None:
+        if self.encoder is None and self.mp3:
             self.encoder = master.StretchEncoder(
                 self.rate,
                 self.scratch,
@@ -630,12 +689,16 @@ class _Stream:
         program = self._so_far()
         settings = f"{master.ENCODE_VERSION}|{self.gain_db:.2f}|{self.music_lufs}|{self.options.bitrate}|{master.LAME_QUALITY}|{master.LIMIT_DBFS}"
         for a, b in zip(self.cuts[self.submitted:], self.cuts[self.submitted + 1:]):
-            self.encoder.submit(master.Stretch(
+            stretch = master.Stretch(
                 start=a,
                 length=b - a,
                 samples=functools.partial(assembly.chunks, program, span=(a, b), speech_gain=10 ** (self.gain_db / 20), music_lufs=self.music_lufs),
                 key=assembly.span_key(program, (a, b), settings) if self.cache else None,
-            ))
+            )
+            if self.encoder is not None:
+                self.encoder.submit(stretch)
+            if self.book is not None:
+                self.book.add(self.part, stretch, self.rate)
         self.submitted = len(self.cuts) - 1
 
 

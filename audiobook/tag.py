@@ -1,4 +1,6 @@
 """Stage: tag. An encoded MP3 + Episode -> ID3v2.3 tags (chapters, cover); and back again.
+An M4B + Episode -> MP4 tags (title, author, album, cover; its chapters are ffmpeg's, see
+master/m4b.py).
 
 `write_tags` writes what phones and podcast apps read: ID3v2.3 at the start of the file,
 text in UTF-16, one CHAP per chapter and exactly one CTOC listing them in play order.
@@ -36,6 +38,7 @@ from mutagen.id3 import (
     PictureType,
 )
 from mutagen.mp3 import MP3, HeaderNotFoundError
+from mutagen.mp4 import MP4, MP4Cover
 
 from .errors import FeedError, RenderError
 from .models import Chapter, Episode
@@ -332,3 +335,44 @@ def read_episode(mp3: Path) -> Episode:
         rating=_text(tags, "TXXX:rating"),
         show=_text(tags, "TXXX:show"),
     )
+
+
+def write_m4b_tags(m4b: Path, episode: Episode) -> None:
+    """Tag an M4B for audiobook apps: title, author (artist and album artist), album, genre,
+    year, comment, description, media kind "audiobook" (stik 2) and the front cover.
+
+    The chapters ffmpeg wrote (a QuickTime chapter track and a Nero chpl box) stay as they are.
+    """
+    m4b = Path(m4b)
+    try:
+        audio = MP4(m4b)
+    except (MutagenError, OSError) as exc:
+        raise RenderError(f"not a readable M4B ({exc}); re-render it", m4b) from None
+    if audio.tags is None:
+        audio.add_tags()
+    tags = audio.tags
+    tags["\xa9nam"] = [episode.title]
+    tags["\xa9ART"] = [episode.author]
+    tags["aART"] = [episode.author]
+    tags["\xa9alb"] = [episode.album or episode.title]
+    tags["\xa9gen"] = [episode.genre or "Audiobook"]
+    tags["\xa9cmt"] = [episode.comment or default_comment(episode)]
+    tags["stik"] = [2]                    # media kind: audiobook
+    if episode.summary:
+        tags["desc"] = [episode.summary]
+    if episode.year is not None:
+        tags["\xa9day"] = [f"{episode.year:04d}"]
+    if episode.track is not None:
+        tags["trkn"] = [(episode.track, 0)]
+    if episode.cover is not None:
+        cover = Path(episode.cover)
+        try:
+            data = cover.read_bytes()
+        except OSError as exc:
+            raise RenderError(f"cannot read the cover image ({exc.strerror or exc}); check the file", cover) from None
+        kind = MP4Cover.FORMAT_PNG if data.startswith(b"\x89PNG") else MP4Cover.FORMAT_JPEG
+        tags["covr"] = [MP4Cover(data, imageformat=kind)]
+    try:
+        audio.save()
+    except (MutagenError, OSError) as exc:
+        raise RenderError(f"cannot write tags ({exc}); check the disk and permissions", m4b) from None

@@ -10,6 +10,8 @@
    warm   audiofic render EDITED --cache-dir C -o TMP -q      (one word changed in one middle paragraph)
 2. Generated works (bench/generate.py) of 10k, 30k, 100k words, cold: seconds of audio per
    second of wall time, peak memory, and how time and memory grow with length.
+3. M4B against MP3 (bench/formats.py, in its own process): encoding the seed's program to
+   each format, interleaved runs, wall and CPU time; the m4b/mp3 ratio.
 
 Every render runs through bench/measure.py in a fresh process (wall time; peak RSS of the
 largest process from RUSAGE_CHILDREN with a child subreaper; peak RSS sum over the process
@@ -40,7 +42,7 @@ sys.path.insert(0, str(BENCH))
 
 from generate import write_work  # noqa: E402
 
-TARGETS = {"cold/bare": 0.8, "warm/cold": 0.3, "realtime_100k": 300.0, "peak_rss_mb": 300.0}
+TARGETS = {"cold/bare": 0.8, "warm/cold": 0.3, "realtime_100k": 300.0, "peak_rss_mb": 300.0, "m4b/mp3": 1.5}
 # The narrator profile (voices/narrator.toml: language en, male, rate 160, pitch 50,
 # volume 1.0) resolves to eSpeak voice gmw/en; bare.py speaks with the same settings.
 NARRATOR = {"voice": "gmw/en", "rate": 160, "pitch": 50, "volume": 100}
@@ -244,6 +246,14 @@ def main(argv: list[str] | None = None) -> int:
                 "raw": runs,
             })
         results["generated"] = gen
+
+        # ---- 4: M4B against MP3, the same program -----------------------------------------
+        log(f"formats: the seed's program encoded to MP3 and to M4B, {seed_runs} runs each ...")
+        proc = subprocess.run([sys.executable, str(BENCH / "formats.py"), str(SEED), "--json", "--runs", str(seed_runs), *jobs],
+                              capture_output=True, text=True, cwd=ROOT, env=env)
+        if proc.returncode != 0:
+            raise SystemExit(f"formats.py failed: {proc.stderr.strip()}")
+        results["formats"] = json.loads(proc.stdout)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -269,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
                           if big else (large["realtime"], TARGETS["realtime_100k"], ">=", f"not run ({large['words']} words: {verdict(large['realtime'], TARGETS['realtime_100k'], True)})")),
         "peak_rss_mb": (peak_rss, TARGETS["peak_rss_mb"], "<", "PASS" if peak_rss < TARGETS["peak_rss_mb"] else "FAIL"),
     }
+    fmt = results["formats"]["ratio_m4b_mp3"]
+    worse = max(fmt["wall"], fmt["cpu"])   # wall time and CPU time: the M4B must cost no more than 1.5x by either
+    checks["m4b/mp3"] = (worse, TARGETS["m4b/mp3"], "<=", verdict(worse, TARGETS["m4b/mp3"]))
     results["targets"] = {k: {"value": v, "target": t, "op": op, "verdict": ok} for k, (v, t, op, ok) in checks.items()}
     results["machine"]["loadavg_after"] = os.getloadavg()
     results["elapsed_s"] = round(time.time() - started, 1)
@@ -303,6 +316,14 @@ def print_table(res: dict, out: Path) -> None:
     gr = res["growth"]
     print(f"  growth {gr['from_words']} -> {gr['to_words']} words: time per word x{gr['time_per_word_ratio']:.2f} "
           f"(1.0 = linear), largest-process memory x{gr['max_rss_ratio']:.2f}, tree memory x{gr['tree_peak_ratio']:.2f}")
+    f = res["formats"]
+    print(f"\nM4B against MP3: the seed's program ({f['audio_s']:.0f} s, {f['stretches']} stretches) encoded to each, "
+          f"median of {f['runs']} runs; MP3 on {f['mp3_workers']} threads, M4B segments as many at once")
+    print(f"  {'':5} {'wall s':>8} {'cpu s':>8}")
+    for name in ("mp3", "m4b", "both"):
+        print(f"  {name:5} {f['median'][name]['wall_s']:8.2f} {f['median'][name]['cpu_s']:8.2f}")
+    print(f"  m4b/mp3: wall {f['ratio_m4b_mp3']['wall']:.2f}x, cpu {f['ratio_m4b_mp3']['cpu']:.2f}x; "
+          f"both/mp3 wall {f['ratio_both_mp3_wall']:.2f}x")
     print("\nTargets")
     for name, t in res["targets"].items():
         value = t["value"]

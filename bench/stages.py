@@ -1,12 +1,13 @@
 """Where the time of one render goes, stage by stage, without a profiler's overhead.
 
-    python bench/stages.py TEXT [--cache-dir DIR] [--no-cache] [-j N] -o OUT
+    python bench/stages.py TEXT [--cache-dir DIR] [--no-cache] [-j N] [--format mp3|m4b|both] -o OUT
 
 Runs the real `audiobook.render.render()` once, with a clock wrapped around the stage
 functions it calls (looked up by name, so this follows the code as it changes): read,
 segment, cast, speak, the layout thread (which encodes stretches while speech goes on),
 the loudness measurement, encode (limiter, soxr and LAME, in threads of this process), join,
-cover, tagging; plus the time spent *producing* samples (assemble.chunks: reading clips,
+cover, tagging, and with --format m4b|both the audiobook's encode (its own thread feeding
+ffmpeg), chapters mux and tags; plus the time spent *producing* samples (assemble.chunks: reading clips,
 generating stings, applying gain) whichever stage consumes them, and the child CPU time
 (ffmpeg, which only decodes the loudness sample now). Times are inclusive (encode includes
 the chunks it pulls). Prints one JSON object.
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("-j", "--jobs", type=int, default=None)
+    parser.add_argument("--format", default="mp3", choices=["mp3", "m4b", "both"])
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -93,8 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     patch(master.StretchEncoder, "join", "after speech: wait for the last stretches + join (wall)")
     patch(master, "_join", "    join frames + Info header")
     patch(master, "encode_frames", "encode (limiter, soxr, LAME), summed over threads")
+    from audiobook.master import m4b
+    patch(m4b.Audiobook, "_feed", "m4b: feed ffmpeg's AAC encoder (limiter; its own thread, wall)")
+    patch(m4b.Audiobook, "finish", "m4b: after the layout: wait for the AAC encode + chapters mux (wall)")
+    patch(render, "write_m4b_tags", "m4b: tags and cover (mutagen)")
 
-    options = render.RenderOptions(out_dir=args.output, cache_dir=args.cache_dir, use_cache=not args.no_cache, jobs=args.jobs)
+    options = render.RenderOptions(out_dir=args.output, cache_dir=args.cache_dir, use_cache=not args.no_cache, jobs=args.jobs, format=args.format)
     cpu0 = child_cpu()
     start = time.perf_counter()
     report = render.render([args.text], options)

@@ -133,3 +133,24 @@ def test_check_artwork_errors(tmp_path):
     junk.write_text("hello")
     with pytest.raises(FeedError, match="--image"):
         check_artwork(junk, tmp_path / "f.jpg")
+
+
+def _jfif_density(path: Path) -> tuple[int, int, int]:
+    """(units, x density, y density) read from the JFIF APP0 segment's bytes (units 1: dpi)."""
+    data = path.read_bytes()
+    assert data[:4] == b"\xff\xd8\xff\xe0" and data[6:11] == b"JFIF\0", "no JFIF APP0 segment first"
+    return data[13], int.from_bytes(data[14:16], "big"), int.from_bytes(data[16:18], "big")
+
+
+def test_artwork_jpegs_carry_a_72_dpi_density(tmp_path):
+    photo = tmp_path / "photo.png"
+    Image.new("RGBA", (900, 700), (10, 200, 30, 128)).save(photo)
+    written = [
+        make_cover(META, tmp_path / "generated.jpg"),
+        make_cover(Metadata(title="T", cover=photo), tmp_path / "user.jpg"),
+        make_show_art("Show", "Author", tmp_path / "show.jpg"),
+        check_artwork(photo, tmp_path / "fixed.jpg"),
+    ]
+    for path in written:
+        assert _jfif_density(path) == (1, 72, 72), path.name
+        assert Image.open(path).info["dpi"] == pytest.approx((72, 72))

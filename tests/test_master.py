@@ -106,6 +106,17 @@ def test_limiter_keeps_every_sample_under_the_ceiling_in_any_chunking(step):
     assert gain.max() <= 1.0 + 1e-6 and gain.min() > 0
 
 
+def test_limiter_gives_back_every_sample_whatever_the_length():
+    """Lengths that leave whole blocks held back at the end once lost them (flush() returned
+    nothing when the padded run gave exactly what was owed): 66 samples of a seed stretch."""
+    rng = np.random.default_rng(3)
+    block = master.Limiter(RATE).block
+    for n in [*range(1, 5 * block), 136158, 7166 + 110250 + 18742, block * 1000]:
+        x = (rng.standard_normal(n) * 0.5).astype(np.float32)
+        for step in (7, block, 4410):
+            assert _limited(x, step).size == n, (n, step)
+
+
 def test_limiter_leaves_quiet_audio_untouched_and_moves_its_gain_smoothly():
     x = speechlike(4, seed=6) * 0.3
     assert np.abs(x).max() < 10 ** (master.LIMIT_DBFS / 20)
@@ -148,9 +159,11 @@ def test_stretches_join_into_one_file_and_the_timeline_finds_every_click(tmp_pat
     cache = tmp_path / "cache"
     timeline = master.encode_stretches(stretches, RATE, out, cache=cache, workers=2)
     info = ffprobe(out)
-    assert float(info["format"]["duration"]) == pytest.approx(timeline.duration_ms / 1000, abs=0.002)
+    # ffprobe's duration is the Info frame's frame count; a gapless decoder trims delay and padding
+    assert float(info["format"]["duration"]) == pytest.approx(timeline.frames * master.FRAME / master.OUTPUT_RATE, abs=0.001)
     assert out.read_bytes()[21:25] == b"Info"
     decoded = subprocess.run([FFMPEG, "-v", "error", "-i", str(out), "-f", "f32le", "-ac", "1", "-"], capture_output=True, check=True).stdout
+    assert len(decoded) // 4 == timeline.samples
     y = np.abs(np.frombuffer(decoded, dtype="<f4"))
     found = sorted(np.argsort(-y)[:3])
     # each click is heard within a ms of where the timeline puts it
@@ -218,16 +231,69 @@ def test_joined_file_has_an_info_frame_every_reader_agrees_with(tmp_path):
     assert frame[21:25] == b"Info"
     assert int.from_bytes(frame[29:33], "big") == timeline.frames
     assert int.from_bytes(frame[33:37], "big") == ours.stat().st_size
-    assert int.from_bytes(frame[175:177], "big") == _crc16_bitwise(frame[:175] + bytes(2) + frame[177:190])
+    # the tag's CRC covers every byte of the frame before it, as LAME computes it (ffmpeg's
+    # demuxer checks it so, and only then reports the encoder: see the gapless test)
+    assert int.from_bytes(frame[175:177], "big") == _crc16_bitwise(frame[:175])
     assert int.from_bytes(frame[173:175], "big") == _crc16_bitwise(ours.read_bytes()[208:])
     seconds = timeline.frames * master.FRAME / master.OUTPUT_RATE
-    assert float(ffprobe(ours)["format"]["duration"]) == pytest.approx(seconds, abs=0.03)
-    assert MP3(ours).info.length == pytest.approx(seconds, abs=0.03)
-    # the same frames joined by ffmpeg's own muxer decode to the same samples
+    assert float(ffprobe(ours)["format"]["duration"]) == pytest.approx(seconds, abs=0.001)
+    assert MP3(ours).info.length == timeline.samples / master.OUTPUT_RATE   # mutagen trims delay and padding
+    # the same frames behind an Info frame of ffmpeg's own muxer (no delay or padding in it)
+    # decode to the same samples, with the delay and padding left in
     theirs = tmp_path / "theirs.mp3"
     subprocess.run([FFMPEG, "-v", "error", "-i", str(ours), "-c", "copy", "-write_xing", "1", str(theirs)], check=True)
 
     def decoded(path):
         return subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-f", "s16le", "-"], capture_output=True, check=True).stdout
 
-    assert decoded(ours) == decoded(theirs)
+    ours_pcm, theirs_pcm = decoded(ours), decoded(theirs)
+    assert len(ours_pcm) // 2 == timeline.samples
+    skip = 2 * (master.LAME_DELAY - _lame_tag(theirs)[0])
+    assert ours_pcm == theirs_pcm[skip:skip + len(ours_pcm)]
+
+
+def _lame_tag(path) -> tuple[int, int]:
+    """(encoder delay, padding) as mutagen reads them from the LAME tag."""
+    from mutagen.mp3 import MP3
+    from mutagen.mp3._util import XingHeader
+
+    info = MP3(path).info
+    with open(path, "rb") as f:
+        f.seek(info.frame_offset + XingHeader.get_offset(info))
+        lame = XingHeader(f).lame_header
+    return lame.encoder_delay_start, lame.encoder_padding_end
+
+
+@needs_ffprobe
+@pytest.mark.parametrize("cuts", [(0,), (0, RATE * 7, RATE * 13 + 11), (0, RATE * 5 + 1, RATE * 9 + 3, RATE * 17 + 999)])
+def test_gapless_the_lame_tag_trims_delay_and_padding_to_the_sample(tmp_path, cuts):
+    """One stretch decodes to exactly its samples; joined stretches to the Timeline's count
+    (each join keeps one stretch's padding and the next one's delay, inside a pause)."""
+    import subprocess
+
+    from mutagen.mp3 import MP3, BitrateMode
+
+    from tests.audio_checks import FFMPEG
+
+    x = speechlike(20, seed=7) * 0.5
+    bounds = [*cuts, x.size]
+    stretches = [master.Stretch(start=a, length=b - a, samples=(lambda a=a, b=b: [x[a:b]])) for a, b in zip(bounds, bounds[1:])]
+    out = tmp_path / "gapless.mp3"
+    timeline = master.encode_stretches(stretches, RATE, out, workers=2)
+    delay, padding = _lame_tag(out)
+    assert (delay, padding) == (master.LAME_DELAY, timeline.padding)
+    assert 529 <= padding < master.LAME_DELAY + master.FRAME * 2          # LAME pads at least its delay
+    info = MP3(out).info
+    assert info.encoder_info == "LAME 3.100.0+" and info.encoder_settings == "-b 64"
+    assert info.bitrate_mode == BitrateMode.CBR and info.bitrate == pytest.approx(64000, abs=50)
+    assert round(info.length * master.OUTPUT_RATE, 6) == timeline.samples
+    pcm = subprocess.run([FFMPEG, "-v", "error", "-i", str(out), "-f", "s16le", "-"], capture_output=True, check=True).stdout
+    assert len(pcm) // 2 == timeline.samples
+    assert ffprobe(out)["streams"][0]["tags"]["encoder"] == "LAME3.100"   # ffmpeg found the tag's CRC right
+    if len(stretches) == 1:
+        assert timeline.samples == x.size * master.OUTPUT_RATE // RATE    # nothing added, nothing lost
+        assert timeline.ms(0) == 0 and timeline.duration_ms == 20000
+    else:
+        gaps = [n * master.FRAME for n in map(master.lame_frames, [2 * s.length for s in stretches[:-1]])]
+        assert timeline.samples == sum(gaps) + 2 * stretches[-1].length
+    assert timeline.frames == sum(master.lame_frames(2 * s.length) for s in stretches)

@@ -337,6 +337,24 @@ def test_chapter_headings_become_chapter_marks(tmp_path):
 
 
 @needs_ffprobe
+def test_gapless_episode_decodes_to_the_duration_it_reports_and_chapters_end_there(tmp_path):
+    """The LAME tag trims the encoder's delay and padding: the system ffmpeg decodes exactly
+    the samples mutagen reads from the tag, the episode reports that duration (in whole ms),
+    and the last chapter ends there."""
+    doc = render_test_engine(CHAPTERED, out=tmp_path / "out", cache=tmp_path / "cache")
+    (episode,) = doc["outputs"]
+    mp3 = Path(episode["mp3"])
+    pcm = subprocess.run([FFMPEG, "-v", "error", "-i", str(mp3), "-f", "s16le", "-"], capture_output=True, check=True).stdout
+    samples = len(pcm) // 2
+    assert round(MP3(mp3).info.length * 44100, 6) == samples                  # to the sample
+    assert round(episode["duration_s"] * 1000) == round(samples * 1000 / 44100)  # ms: residue under 0.5 ms
+    chapters = ffprobe(mp3)["chapters"]
+    assert float(chapters[0]["start_time"]) == 0
+    assert abs(float(chapters[-1]["end_time"]) - samples / 44100) <= 0.001
+    assert episode["chapters"][-1]["end_s"] == episode["duration_s"]
+
+
+@needs_ffprobe
 def test_split_chapters_one_episode_per_chapter(tmp_path):
     out = tmp_path / "out"
     doc = render_test_engine(CHAPTERED, "--split", "chapters", out=out, cache=tmp_path / "cache")

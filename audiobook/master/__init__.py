@@ -23,15 +23,15 @@ import subprocess
 import tempfile
 import threading
 import wave
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import RenderError
-from .paths import sweep_stale_temps
+from ..errors import RenderError
+from ..paths import sweep_stale_temps
 
 OUTPUT_RATE = 44100         # Apple Podcasts' minimum; every phone plays it
 MONO_TARGET_LUFS = -19.0    # same perceived level as -16 LUFS stereo
@@ -235,8 +235,9 @@ class Limiter:
 
     def flush(self) -> np.ndarray:
         """The held-back samples, limited: output length equals input length."""
+        owed = self.taken - self.given      # (before _run() counts what it gives)
         pad = np.zeros((-self.held.size) % self.block + self.block * self.ahead, dtype=np.float32)
-        return self._run(np.concatenate([self.held, pad]))[: self.taken - self.given]
+        return self._run(np.concatenate([self.held, pad]))[:owed]
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         b = self.block
@@ -278,38 +279,50 @@ def _pcm16(samples: np.ndarray) -> bytes:
     return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
 
 
+def mastered(chunks: Iterable[np.ndarray], rate: int, out_rate: int = OUTPUT_RATE) -> Iterator[np.ndarray]:
+    """The samples as they are encoded: through the limiter, resampled to `out_rate` (soxr),
+    chunk by chunk. The MP3 (44.1 kHz) and the M4B (at the program's rate) take them from here."""
+    import soxr
+
+    limiter = Limiter(rate)
+    resampler = soxr.ResampleStream(rate, out_rate, 1, dtype="float32") if rate != out_rate else None
+    for chunk in chunks:
+        y = limiter.process(chunk)
+        yield resampler.resample_chunk(y) if resampler else y
+    y = limiter.flush()
+    yield resampler.resample_chunk(y, last=True) if resampler else y
+
+
 def encode_frames(chunks: Iterable[np.ndarray], rate: int, write: Callable[[bytes], object], *,
-                  bitrate: int = 64, quality: int = LAME_QUALITY) -> None:
+                  bitrate: int = 64, quality: int = LAME_QUALITY) -> int:
     """Limit, resample to 44.1 kHz and encode float32 mono samples to CBR MP3 frames, in this
     process: LAME (lameenc) and soxr release the GIL, so encoders run in threads side by side,
     without the start-up, pipes and thread hand-offs an ffmpeg process costs (~0.3 CPU-s for
-    a chapter)."""
+    a chapter). Returns the number of 44.1 kHz samples encoded (the LAME tag's padding
+    is worked out from it)."""
     import lameenc
-    import soxr
 
     lame = lameenc.Encoder()
     lame.set_bit_rate(bitrate)
     lame.set_in_sample_rate(OUTPUT_RATE)
     lame.set_channels(1)
     lame.set_quality(quality)
-    limiter = Limiter(rate)
-    resampler = soxr.ResampleStream(rate, OUTPUT_RATE, 1, dtype="float32") if rate != OUTPUT_RATE else None
+    count = 0
     try:
-        for chunk in chunks:
-            y = limiter.process(chunk)
-            write(lame.encode(_pcm16(resampler.resample_chunk(y) if resampler else y)))
-        y = limiter.flush()
-        write(lame.encode(_pcm16(resampler.resample_chunk(y, last=True) if resampler else y)))
+        for y in mastered(chunks, rate):
+            count += y.size
+            write(lame.encode(_pcm16(y)))
         write(lame.flush())
+        return count
     except RuntimeError as exc:   # lameenc's only error: LAME refused the settings or the data
         raise RenderError(f"the MP3 encoder failed ({exc}); rerun with the default --bitrate, or with --no-cache") from None
 
 
-def _encode_file(chunks: Iterable[np.ndarray], rate: int, path: Path, episode: Path, *, bitrate: int, quality: int) -> None:
-    """encode_frames() into the file `path`; a failed write names `episode`."""
+def _encode_file(chunks: Iterable[np.ndarray], rate: int, path: Path, episode: Path, *, bitrate: int, quality: int) -> int:
+    """encode_frames() into the file `path` (returns the samples encoded); a failed write names `episode`."""
     try:
         with open(path, "wb") as f:
-            encode_frames(chunks, rate, f.write, bitrate=bitrate, quality=quality)
+            return encode_frames(chunks, rate, f.write, bitrate=bitrate, quality=quality)
     except OSError as exc:
         raise RenderError(f"cannot write the episode ({exc.strerror or exc}); check free space", episode) from None
 
@@ -339,8 +352,9 @@ def encode(chunks: Iterable[np.ndarray], rate: int, out: Path, *, bitrate: int =
     tag (tag.py writes ID3v2.3)."""
     part = out.with_name(f".{out.name}.frames")
     try:
-        _encode_file(chunks, rate, part, out, bitrate=bitrate, quality=quality)
-        _join([_Part.measure(part)], _frames(part, bitrate), bitrate, out)
+        samples = _encode_file(chunks, rate, part, out, bitrate=bitrate, quality=quality)
+        frames = _frames(part, bitrate)
+        _join([_Part.measure(part, samples)], frames, bitrate, out, padding=frames * FRAME - LAME_DELAY - samples, quality=quality)
     finally:
         part.unlink(missing_ok=True)
 
@@ -396,9 +410,17 @@ def chain_loss_db(sample: np.ndarray, rate: int, gain: float, *, bitrate: int = 
 # ---- encoding in stretches -------------------------------------------------------------
 
 FRAME = 1152                 # samples per MPEG-1 Layer III frame
-ENCODER_DELAY = 1105         # LAME's priming samples at the start of every stream it encodes
-DECODER_DELAY = 529          # what decoders drop at the start of a file
+LAME_DELAY = 576             # LAME's encoder delay: silent samples it puts before the first input sample
+DECODER_DELAY = 529          # the decoder's own delay (filterbank): decoders drop it as well
+LAME_VERSION = b"LAME3.100"  # what lameenc bundles: the LAME tag's encoder string
 MIN_FRAMES = 2
+
+
+def lame_frames(samples: int) -> int:
+    """Frames LAME (3.100, as lameenc bundles it) makes of `samples` 44.1 kHz samples: the
+    delay, the samples and at least LAME_DELAY of padding (so padding is 576..1727 samples,
+    more than the decoder delay a player trims from it)."""
+    return -(-samples // FRAME) + 1
 
 
 @dataclass(frozen=True)
@@ -413,21 +435,35 @@ class Stretch:
 
 @dataclass(frozen=True)
 class Timeline:
-    """Where program samples land in the joined file (each stretch starts on a frame)."""
+    """Where program samples land in the decoded file (each stretch starts on a frame).
+
+    The LAME tag tells decoders to drop the first stretch's encoder delay and the last
+    stretch's padding, so a decoder that honours it (ffmpeg, Apple's, ExoPlayer, foobar2000)
+    gives exactly `samples` samples, the first program sample first. Every join inside
+    keeps its stretch's padding and the next stretch's delay: a few tens of ms of silence in
+    a pause, which `ms` accounts for.
+    """
 
     rate: int
     starts: tuple[int, ...]       # stretch starts, program samples
-    offsets: tuple[int, ...]      # stretch starts, output samples
-    frames: int                   # frames in the file
+    offsets: tuple[int, ...]      # stretch starts, decoded (44.1 kHz) samples
+    frames: int                   # audio frames in the file (the Info frame not counted)
+    padding: int = 0              # samples after the last stretch's, in its last frames (LAME tag)
+    delay: int = LAME_DELAY       # samples before the first stretch's (LAME tag)
+
+    @property
+    def samples(self) -> int:
+        """Samples a gapless decoder gives: the frames' samples less delay and padding."""
+        return self.frames * FRAME - self.delay - self.padding
 
     def ms(self, sample: int) -> int:
         k = max(0, bisect.bisect_right(self.starts, sample) - 1)
-        out = self.offsets[k] + ENCODER_DELAY - DECODER_DELAY + (sample - self.starts[k]) * OUTPUT_RATE / self.rate
-        return round(out * 1000 / OUTPUT_RATE)
+        out = self.offsets[k] + (sample - self.starts[k]) * OUTPUT_RATE / self.rate
+        return round(min(out, self.samples) * 1000 / OUTPUT_RATE)
 
     @property
     def duration_ms(self) -> int:
-        return round(self.frames * FRAME * 1000 / OUTPUT_RATE)
+        return round(self.samples * 1000 / OUTPUT_RATE)
 
 
 BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)   # MPEG-1 Layer III, kbit/s
@@ -499,8 +535,10 @@ class StretchEncoder:
         final = self.cache / stretch.key[:2] / f"{stretch.key}.mp3" if self.cache and stretch.key else self._tmp_dir() / f"{i}.mp3"
         needed = math.ceil(stretch.length * OUTPUT_RATE / self.rate / FRAME)
         if final.is_file() and needed <= _frames(final, self.bitrate) <= needed + 4:
-            self._advance(stretch.length)
-            return _Part.of(final)
+            cached = _Part.of(final)
+            if cached is not None:
+                self._advance(stretch.length)
+                return cached
         final.parent.mkdir(parents=True, exist_ok=True)
         part = final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         sent = 0
@@ -513,23 +551,25 @@ class StretchEncoder:
                 yield chunk
 
         try:
-            _encode_file(counted(), self.rate, part, part, bitrate=self.bitrate, quality=self.quality)
+            samples = _encode_file(counted(), self.rate, part, part, bitrate=self.bitrate, quality=self.quality)
             if sent != stretch.length:
                 raise RenderError(f"a stretch produced {sent} samples instead of {stretch.length}; rerun with --no-cache")
             os.replace(part, final)
         finally:
             part.unlink(missing_ok=True)
-        return _Part.measure(final, keep=bool(self.cache and stretch.key))
+        return _Part.measure(final, samples, keep=bool(self.cache and stretch.key))
 
     def join(self, out: Path) -> Timeline:
         """Wait for every stretch and write them, back to back, to `out`."""
         parts = [job.result() for _, job in self.jobs]
         frames = [_frames(p.path, self.bitrate) for p in parts]
-        _join(parts, sum(frames), self.bitrate, out)
+        padding = frames[-1] * FRAME - LAME_DELAY - parts[-1].samples   # the last stretch's, after its samples
+        _join(parts, sum(frames), self.bitrate, out, padding=padding, quality=self.quality)
         offsets = [0]
         for n in frames[:-1]:
             offsets.append(offsets[-1] + n * FRAME)
-        return Timeline(rate=self.rate, starts=tuple(s.start for s, _ in self.jobs), offsets=tuple(offsets), frames=sum(frames))
+        return Timeline(rate=self.rate, starts=tuple(s.start for s, _ in self.jobs), offsets=tuple(offsets),
+                        frames=sum(frames), padding=padding)
 
 
 def encode_stretches(
@@ -625,31 +665,34 @@ def crc16(data: bytes, crc: int = 0) -> int:
 
 @dataclass(frozen=True)
 class _Part:
-    """An encoded stretch on disk and the CRC-16 of its bytes, taken in the worker (and kept
-    beside a cached stretch as "size crc"), so the join only copies."""
+    """An encoded stretch on disk, the CRC-16 of its bytes and the number of 44.1 kHz samples
+    it encodes, taken in the worker (and kept beside a cached stretch as "size crc samples"),
+    so the join only copies."""
 
     path: Path
     size: int
     crc: int
+    samples: int
 
     @classmethod
-    def of(cls, path: Path) -> _Part:
-        """A cached stretch: its kept CRC, or measured (and kept)."""
+    def of(cls, path: Path) -> _Part | None:
+        """A cached stretch: what was kept beside it, or None when that is not known (its
+        sample count cannot be read back from the frames: it is encoded again)."""
         with contextlib.suppress(OSError, ValueError):
-            size, crc = map(int, path.with_suffix(".crc").read_text().split())
+            size, crc, samples = map(int, path.with_suffix(".crc").read_text().split())
             if size == path.stat().st_size:
-                return cls(path, size, crc)
-        return cls.measure(path, keep=True)
+                return cls(path, size, crc, samples)
+        return None
 
     @classmethod
-    def measure(cls, path: Path, *, keep: bool = False) -> _Part:
+    def measure(cls, path: Path, samples: int, *, keep: bool = False) -> _Part:
         data = path.read_bytes()
-        part = cls(path, len(data), crc16(data))
+        part = cls(path, len(data), crc16(data), samples)
         if keep:
             kept = path.with_suffix(".crc")
             with contextlib.suppress(OSError):   # a read-only cache only costs time
                 tmp = kept.with_name(f".{kept.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-                tmp.write_text(f"{part.size} {part.crc}")
+                tmp.write_text(f"{part.size} {part.crc} {part.samples}")
                 os.replace(tmp, kept)
         return part
 
@@ -663,10 +706,16 @@ def _info_kbps(bitrate: int) -> int:
     return next(b for b in BITRATES if b >= bitrate and _frame_bytes(b) >= 192)
 
 
-def info_frame(first_header: bytes, frames: int, audio_bytes: int, music_crc: int, bitrate: int) -> bytes:
-    """The Xing "Info" frame of a CBR file, as ffmpeg's MP3 muxer writes it: frame and byte
-    counts, a 100-point seek table and a LAME tag (no encoder delay or padding, the music's
-    length and CRC, the tag's own CRC). Apps take the duration and seek points from it."""
+def info_frame(first_header: bytes, frames: int, audio_bytes: int, music_crc: int, bitrate: int, *,
+               delay: int = LAME_DELAY, padding: int = 0, quality: int = LAME_QUALITY) -> bytes:
+    """The Xing "Info" frame of a CBR file with its LAME tag, as LAME writes it: frame and byte
+    counts, a 100-point seek table, the quality, and the LAME tag (encoder string, CBR, the
+    bitrate, the encoder delay and padding in 12 bits each, the sample rate, the music's length
+    and CRC, and the tag's own CRC over every byte of the frame before it). Apps take the
+    duration and seek points from it; gapless decoders drop `delay` samples at the start and
+    `padding` at the end, so they give exactly the encoded samples."""
+    if not (0 <= delay < 1 << 12 and 0 <= padding < 1 << 12):
+        raise RenderError(f"encoder delay {delay} or padding {padding} does not fit the LAME tag; rerun with --no-cache")
     kbps = _info_kbps(bitrate)
     header = bytearray(first_header[:4])
     header[2] = (BITRATES.index(kbps) + 1) << 4 | (header[2] & 0x0C)   # bitrate index, rate; no padding
@@ -676,17 +725,22 @@ def info_frame(first_header: bytes, frames: int, audio_bytes: int, music_crc: in
     size = len(frame) + audio_bytes
     at = 4 + 17                                    # after the side information of a mono frame
     toc = bytes(min(255, 256 * (len(frame) + (i * frames // 100) * audio_bytes // max(1, frames)) // size) for i in range(100))
-    xing = b"Info" + (0x0F).to_bytes(4, "big") + frames.to_bytes(4, "big") + size.to_bytes(4, "big") + toc + bytes(4)
+    scale = 100 - 10 * 4 - quality                 # LAME's quality indicator (its default VBR quality 4, -q)
+    xing = b"Info" + (0x0F).to_bytes(4, "big") + frames.to_bytes(4, "big") + size.to_bytes(4, "big") + toc + scale.to_bytes(4, "big")
     frame[at:at + len(xing)] = xing
     lame = at + len(xing)
-    frame[lame:lame + 4] = b"Lavf"
+    frame[lame:lame + 9] = LAME_VERSION
+    frame[lame + 9] = 0x01                         # tag revision 0, CBR
+    frame[lame + 20] = min(255, bitrate)           # the (constant) bitrate, kbit/s
+    frame[lame + 21:lame + 24] = (delay << 12 | padding).to_bytes(3, "big")
+    frame[lame + 24] = 1 << 6                      # source sample rate 44.1 kHz; mono, no noise shaping
     frame[lame + 28:lame + 32] = size.to_bytes(4, "big")
     frame[lame + 32:lame + 34] = music_crc.to_bytes(2, "big")
-    frame[lame + 34:lame + 36] = _crc16_bytes(bytes(frame[:190])).to_bytes(2, "big")
+    frame[lame + 34:lame + 36] = _crc16_bytes(bytes(frame[:lame + 34])).to_bytes(2, "big")
     return bytes(frame)
 
 
-def _join(parts: list[_Part], frames: int, bitrate: int, out: Path) -> None:
+def _join(parts: list[_Part], frames: int, bitrate: int, out: Path, *, padding: int, quality: int = LAME_QUALITY) -> None:
     """The stretches' frames back to back behind one Info frame, written here: ffmpeg copying
     the same frames costs ~8 us a frame, a sixth of a warm re-render."""
     try:
@@ -704,6 +758,6 @@ def _join(parts: list[_Part], frames: int, bitrate: int, out: Path) -> None:
                 raise RenderError("an encoded stretch does not start with an MP3 frame; rerun with --no-cache", parts[0].path)
             size = f.tell() - _frame_bytes(_info_kbps(bitrate))
             f.seek(0)
-            f.write(info_frame(first, frames, size, crc, bitrate))
+            f.write(info_frame(first, frames, size, crc, bitrate, padding=padding, quality=quality))
     except OSError as exc:
         raise RenderError(f"cannot write the episode ({exc.strerror or exc}); check free space", out) from None
