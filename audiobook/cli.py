@@ -264,7 +264,7 @@ def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, di
 @friendly
 def voices(as_json, text, profile, out, engine):
     """List installed voices and voice profiles, or preview a profile with --say."""
-    from .engine import get_engine
+    from .engines import get_engine
     from .render import preview
     from .voices import load_profiles
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import paths
-from .engine import RETRIES, check_clip, failed, get_engine, render, render_once
+from .engines import RETRIES, check_clip, failed, get_engine, render, render_once
 from .errors import EngineError, RenderError, VoiceError
 from .master import clip_steps
 from .models import Clip, Utterance, VoiceProfile
@@ -163,7 +163,7 @@ def _mp_context():
     # lack. A fork server is a clean process; children fork from it cheaply.
     if sys.platform.startswith("linux"):
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["__main__", "audiobook.engine"])
+        ctx.set_forkserver_preload(["__main__", "audiobook.engines"])
         return ctx
     return multiprocessing.get_context("spawn")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiobook import engine as E
+from audiobook import engines as E
 from audiobook.errors import EngineError, VoiceError
 from audiobook.models import Utterance, VoiceProfile
 
