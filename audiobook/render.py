@@ -31,7 +31,7 @@ from .segment import segment
 from .speech import load_lexicon, to_speech
 from .synth import SpeakStats, speak
 from .tag import write_tags
-from .voices import cast, load_profiles, resolve_cast
+from .voices import cast, for_engine, load_profiles, resolve_cast, with_accent
 
 Progress = Callable[[str, int, int], None]   # (stage, done, total)
 
@@ -39,7 +39,7 @@ Progress = Callable[[str, int, int], None]   # (stage, done, total)
 @dataclass(frozen=True)
 class RenderOptions:
     out_dir: Path = Path("output")
-    engine: str = "pyttsx3"
+    engine: str | None = None            # --engine: every role spoken by it (None: as the profiles say)
     cache_dir: Path | None = None
     use_cache: bool = True
     jobs: int | None = None
@@ -142,7 +142,23 @@ def _song_credit(song, by: str = " - ") -> str:
     return f"{song.title}{by}{song.artist}" if song.artist else song.title
 
 
-def _comment(script: Script) -> str:
+def work_profiles(language: str | None, engine: str | None) -> dict:
+    """The voice profiles a work is read with: spoken by `engine` (--engine) and in the
+    work's accent."""
+    return with_accent(for_engine(load_profiles(), engine), language)
+
+
+def _narrated_by(profiles) -> str:
+    engines = {p.engine for p in profiles}
+    if engines == {"piper"}:
+        models = sorted({Path(p.model).stem if p.model else "the bundled voice" for p in profiles})
+        return f"a neural voice (Piper: {', '.join(models)})"
+    if engines == {"pyttsx3"}:
+        return "text-to-speech (eSpeak NG)"
+    return "text-to-speech"
+
+
+def _comment(script: Script, narrated_by: str = "text-to-speech (eSpeak NG)") -> str:
     meta = script.document.meta
     lines = [meta.summary] if meta.summary else []
     credit = f"Written by {meta.author}." + (f" Fandom: {meta.fandom}." if meta.fandom else "")
@@ -159,7 +175,7 @@ def _comment(script: Script) -> str:
         lines.append("Music (the author's playlist, as interludes): " + "; ".join(_song_credit(s) for s in songs) + ".")
     if script.quoted_songs:
         lines.append("Lyrics quoted in the story: " + "; ".join(_song_credit(s) for s in script.quoted_songs) + ".")
-    lines.append("Narrated by text-to-speech (eSpeak NG) with audiofic.")
+    lines.append(f"Narrated by {narrated_by} with audiofic.")
     return "\n".join(lines)
 
 
@@ -174,7 +190,7 @@ def render_work(
     one per chapter with split="chapters"."""
     taken = set() if taken is None else taken
     doc = source if isinstance(source, Document) else read(source)
-    profiles = load_profiles()
+    profiles = work_profiles(doc.meta.language, options.engine)
     lexicon = load_lexicon(doc.meta.lexicon)
     script = cast(segment(doc, lexicon), profiles, options.voices, options.skip, options.dialogue)
     meta = script.document.meta          # with what a header block in the text adds
@@ -260,7 +276,8 @@ def render_work(
                 title = meta.title + (f" - {part_title}" if part_title else "")
                 track = part.segments[0].part if split else meta.chapter
                 feed = _feed_fields(meta, part_title, track if split else None, last, options)
-                episodes.append(_write_episode(program, stream, part, stem, title, track, feed, options, progress))
+                narrated = _narrated_by({utterances[i].profile for i in (*extra.values(), *_flat(index.values()))})
+                episodes.append(_write_episode(program, stream, part, stem, title, track, feed, options, progress, narrated))
             return episodes
         finally:
             for stream in streams:
@@ -422,7 +439,7 @@ def _feed_fields(meta, part_title: str | None, part: int | None, last: int | Non
 
 
 def _write_episode(program, stream: _Stream, script: Script, stem: str, title: str, track: int | None, feed: dict,
-                   options: RenderOptions, progress: Progress | None) -> Episode:
+                   options: RenderOptions, progress: Progress | None, narrated_by: str = "text-to-speech") -> Episode:
     meta = script.document.meta
     out = options.out_dir
     final = {ext: out / f"{stem}{ext}" for ext in (".mp3", ".jpg", ".vtt", ".chapters.json")}
@@ -442,7 +459,7 @@ def _write_episode(program, stream: _Stream, script: Script, stem: str, title: s
             duration_ms=duration_ms,
             chapters=program.chapters,
             summary=meta.summary,
-            comment=_comment(script),
+            comment=_comment(script, narrated_by),
             year=meta.year,
             language=meta.language,
             url=meta.url,
@@ -636,14 +653,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def preview(text: str, profile: str, out: Path, *, engine: str = "pyttsx3", cache_dir: Path | None = None) -> Path:
-    """Speak `text` with one voice profile into a short MP3 (for `audiofic voices --say`)."""
-    profiles = load_profiles()
+def preview(text: str, profile: str, out: Path, *, engine: str | None = None, cache_dir: Path | None = None) -> Path:
+    """Speak `text` with one voice profile into a short MP3 (for `audiofic voices --say`);
+    `engine` speaks it as --engine would (None: the profile's own engine)."""
+    profiles = for_engine(load_profiles(), engine)
     if profile not in profiles:
         raise VoiceError(f"unknown voice profile {profile!r}; profiles: {', '.join(sorted(profiles))}")
     if not text.strip():
         raise VoiceError("nothing to say; give --say some text")
-    (clip,) = speak([Utterance("preview", to_speech(text, "narration", load_lexicon()), profiles[profile])], engine=engine, cache_dir=cache_dir)
+    (clip,) = speak([Utterance("preview", to_speech(text, "narration", load_lexicon()), profiles[profile])], cache_dir=cache_dir)
     program = assembly.assemble_clips([clip])
     out = out if out.suffix else out.with_suffix(".mp3")
     prepare_out_dir(out.parent)

@@ -124,7 +124,7 @@ def test_unknown_language_lists_languages():
 
 
 def test_unknown_engine():
-    with pytest.raises(VoiceError, match="pyttsx3, test"):
+    with pytest.raises(VoiceError, match="pyttsx3, piper, test"):
         E.get_engine("festival")
 
 

@@ -27,6 +27,22 @@ RETRIES = 2                  # a failed clip is tried 1 + RETRIES times
 
 _WORD = re.compile(r"\w+")
 
+# Lexicon entries that give phonemes reach the engine as `[[phonemes|fallback]]`: eSpeak NG's
+# phoneme names (which Piper's phonemizer, eSpeak NG too, reads as well), then what an engine
+# without eSpeak says instead, which is also what a transcript shows (the entry's respelling,
+# else the word as written). Each engine turns the block into its own input.
+PHONEME_BLOCK = re.compile(r"\[\[([^\[\]|]*)(?:\|([^\[\]]*))?\]\]")
+
+
+def espeak_input(text: str) -> str:
+    """`[[phonemes|fallback]]` -> `[[phonemes]]`, as eSpeak NG reads phoneme input."""
+    return PHONEME_BLOCK.sub(lambda m: f"[[{m.group(1).strip()}]]", text) if "[[" in text else text
+
+
+def plain_words(text: str) -> str:
+    """`[[phonemes|fallback]]` -> `fallback` (the phonemes when there is none): words to show."""
+    return PHONEME_BLOCK.sub(lambda m: (m.group(2) or m.group(1)).strip(), text) if "[[" in text else text
+
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,11 @@ class Engine:
     # speak() then gives every clip a fresh process so that a text always sounds the same.
     stateful: bool = False
     spoken: bool = False    # has this process's engine said anything yet (then it is not fresh)
+    workers: int | None = None   # worker processes when the caller does not say (None: one per core)
+
+    def set_threads(self, threads: int) -> None:
+        """How many threads of its own the engine may use (it shares the cores with the
+        engine's other worker processes). Engines without threads ignore it."""
 
     def voices(self) -> list[Voice]:
         raise NotImplementedError
@@ -187,7 +208,7 @@ def _split_words(text: str, limit: int) -> list[str]:
 
 
 def count_words(text: str) -> int:
-    return len(_WORD.findall(text))
+    return len(_WORD.findall(plain_words(text)))
 
 
 def duration_bounds(text: str, rate: int) -> tuple[float, float]:
@@ -199,7 +220,7 @@ def duration_bounds(text: str, rate: int) -> tuple[float, float]:
     rate = max(int(rate), 1)
     words = count_words(text)
     nominal = words * 60.0 / rate
-    generous = max(words, len(re.sub(r"\s", "", text)) / 3.0) * 60.0 / rate
+    generous = max(words, len(re.sub(r"\s", "", plain_words(text))) / 3.0) * 60.0 / rate
     return 0.4 * nominal, 3.0 * generous + 5.0
 
 

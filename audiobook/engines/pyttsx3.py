@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import os
 import sys
 import threading
@@ -20,7 +19,8 @@ from pathlib import Path
 
 from ..errors import EngineError
 from ..models import VoiceProfile
-from .base import Engine, Voice, _installed_version, chunk_text, join_wavs
+from .base import Engine, Voice, _installed_version, chunk_text, espeak_input, join_wavs, plain_words
+from .espeak import ESPEAK_PHONEMES, load_library
 
 ESPEAK_SEED = 20250101       # fixed seed for eSpeak's noise generator
 
@@ -40,36 +40,17 @@ def _quiet(*_args, **_kwargs) -> None:
     """Stands in for print() inside pyttsx3's drivers (the espeak one prints on every save)."""
 
 
-def _load_espeak() -> tuple[ctypes.CDLL, str, str | None]:
-    """Load libespeak-ng globally so pyttsx3's own `LoadLibrary("libespeak-ng.so.1")` finds
-    it. Order: $AUDIOFIC_ESPEAK_LIBRARY, the espeakng-loader wheel, the system library.
-    Returns (library, its path, the data folder used or None)."""
-    mode = getattr(ctypes, "RTLD_GLOBAL", 0)
-    explicit = os.environ.get("AUDIOFIC_ESPEAK_LIBRARY")
-    if explicit:
-        try:
-            return ctypes.CDLL(explicit, mode=mode), explicit, os.environ.get("ESPEAK_DATA_PATH")
-        except OSError as exc:
-            raise EngineError(f"AUDIOFIC_ESPEAK_LIBRARY={explicit}: cannot load it ({exc})") from None
-    try:
-        import espeakng_loader
-    except ImportError:
-        espeakng_loader = None
-    if espeakng_loader is not None:
-        folder = Path(espeakng_loader.get_library_path()).parent
-        for name in ("libespeak-ng.so.1", "libespeak-ng.so"):
-            if (folder / name).exists():
-                data = str(Path(espeakng_loader.get_data_path()).parent)
-                os.environ["ESPEAK_DATA_PATH"] = data   # the folder holding espeak-ng-data
-                return ctypes.CDLL(str(folder / name), mode=mode), str(folder / name), data
-    for name in ("libespeak-ng.so.1", ctypes.util.find_library("espeak-ng")):
-        if name:
-            with contextlib.suppress(OSError):
-                return ctypes.CDLL(name, mode=mode), name, os.environ.get("ESPEAK_DATA_PATH")
-    raise EngineError(
-        "eSpeak NG not found: `pip install espeakng-loader`, install the espeak-ng package, "
-        "or set AUDIOFIC_ESPEAK_LIBRARY to libespeak-ng's path"
-    )
+class _PhonemeInput:
+    """pyttsx3's `_espeak` module for its eSpeak driver, with espeakPHONEMES on every Synth."""
+
+    def __init__(self, espeak):
+        self._espeak = espeak
+
+    def __getattr__(self, name):
+        return getattr(self._espeak, name)
+
+    def Synth(self, text, *args, flags=0, **kwargs):  # noqa: N802 - the name pyttsx3 calls
+        return self._espeak.Synth(text, *args, flags=flags | ESPEAK_PHONEMES, **kwargs)
 
 
 class Pyttsx3Engine(Engine):
@@ -90,7 +71,7 @@ class Pyttsx3Engine(Engine):
         self._seed = None
         lib_desc = ""
         if sys.platform.startswith("linux"):
-            self._lib, lib_path, data = _load_espeak()
+            self._lib, lib_path, data = load_library()
             self._lib.espeak_Info.restype = ctypes.c_char_p
             self._lib.espeak_Info.argtypes = [ctypes.c_void_p]
             self._lib.espeak_IsPlaying.restype = ctypes.c_int
@@ -120,6 +101,12 @@ class Pyttsx3Engine(Engine):
             # paragraphs that wait was a third of the time. Poll every millisecond.
             if hasattr(module, "time"):
                 module.time = _FastPoll()
+            # It calls espeak_Synth without espeakPHONEMES, so eSpeak would read a lexicon
+            # entry's [[phonemes]] as letters: add the flag to every call. Speech text never
+            # holds [[ ]] otherwise (speech.marks drops brackets before the lexicon runs), so
+            # other texts sound exactly as before.
+            if self._lib is not None and hasattr(module, "_espeak"):
+                module._espeak = _PhonemeInput(module._espeak)
         self.version = f"pyttsx3 {pyttsx3_version} ({self._driver}){lib_desc}"
         self._done = threading.Event()
         self._completed = False
@@ -176,6 +163,9 @@ class Pyttsx3Engine(Engine):
     def synthesize(self, text: str, profile: VoiceProfile, wav_path: Path) -> None:
         voice = self.resolve(profile)
         self.spoken = True
+        # Lexicon phonemes: eSpeak reads [[ ]] (see _PhonemeInput); the system voices of
+        # macOS and Windows cannot, and say the entry's respelling or word instead.
+        text = espeak_input(text) if self._lib is not None else plain_words(text)
         chunks = chunk_text(text) or [text]
         wav_path = Path(wav_path)
         with self._lock:

@@ -9,7 +9,7 @@ from typing import Callable
 
 from ..errors import EngineError
 from ..models import VoiceProfile
-from .base import _WORD, SAMPLE_RATE, Engine, Voice, write_wav
+from .base import _WORD, SAMPLE_RATE, Engine, Voice, plain_words, write_wav
 
 
 class TestEngine(Engine):
@@ -48,7 +48,7 @@ class TestEngine(Engine):
             Path(wav_path).write_bytes(b"not a wav file at all")
             return
         voice = self.resolve(profile)
-        words = _WORD.findall(text) or [""]
+        words = _WORD.findall(plain_words(text)) or [""]
         if fault == "short":
             words = words[:1]
         per_word = round(SAMPLE_RATE * 60 / max(int(profile.rate), 1))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..models import Interludes, Metadata
+from ..speech.lexicon import entries as lexicon_entries
 
 # C0 and C1 control characters (and DEL): invisible, invalid in XML, mangled by ID3 readers.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -110,7 +111,7 @@ def read_toml(sidecar: Path) -> dict[str, object]:
     if "cast" in raw:
         out["cast"] = {str(k): str(v) for k, v in raw["cast"].items()}
     if "lexicon" in raw:
-        out["lexicon"] = {str(k): str(v) for k, v in raw["lexicon"].items()}
+        out["lexicon"] = lexicon_entries(raw["lexicon"], sidecar)
     if "interludes" in raw:
         out["interludes"] = _interludes(raw["interludes"], base, sidecar)
     return out
