@@ -63,6 +63,23 @@ def load_library() -> tuple[ctypes.CDLL, str, str | None]:
 
 
 
+class _VoiceSpec(ctypes.Structure):
+    """espeak_VOICE, for espeak_SetVoiceByProperties (a language such as "en-gb", which is
+    no voice's name: eSpeak picks its best voice for it, as pyttsx3's voice choice does)."""
+
+    _fields_ = [("name", ctypes.c_char_p), ("languages", ctypes.c_char_p), ("identifier", ctypes.c_char_p),
+                ("gender", ctypes.c_ubyte), ("age", ctypes.c_ubyte), ("variant", ctypes.c_ubyte),
+                ("xx1", ctypes.c_ubyte), ("score", ctypes.c_int), ("spare", ctypes.c_void_p)]
+
+
+def set_voice(lib: ctypes.CDLL, voice: str) -> bool:
+    """Choose eSpeak's voice by name ("en-us", "gmw/en-US"), else by language ("en-gb")."""
+    if lib.espeak_SetVoiceByName(voice.encode()) == 0:
+        return True
+    spec = _VoiceSpec(None, voice.lower().replace("_", "-").encode(), None, 0, 0, 0, 0, 0, None)
+    return lib.espeak_SetVoiceByProperties(ctypes.byref(spec)) == 0
+
+
 def declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     """Give the functions used here their C signatures (on any libespeak-ng, or on a library
     that links eSpeak NG in, as Piper's phonemizer does)."""
@@ -72,6 +89,8 @@ def declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.espeak_SetSynthCallback.argtypes = [SYNTH_CALLBACK]
     lib.espeak_SetVoiceByName.restype = ctypes.c_int
     lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_SetVoiceByProperties.restype = ctypes.c_int
+    lib.espeak_SetVoiceByProperties.argtypes = [ctypes.POINTER(_VoiceSpec)]
     lib.espeak_Synth.restype = ctypes.c_int
     lib.espeak_Synth.argtypes = [
         ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
@@ -133,8 +152,8 @@ class Phonemizer:
     def phonemes(cls, texts: list[str], voice: str) -> list[str]:
         with cls._lock:
             lib = cls._library()
-            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                raise EngineError(f"eSpeak NG has no voice {voice!r}")
+            if not set_voice(lib, voice):
+                raise EngineError(f"eSpeak NG has no voice for {voice!r}")
             return [text_to_phonemes(lib, text) for text in texts]
 
 
