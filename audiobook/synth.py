@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import paths
+from .engines.espeak import loaded_here as espeak_loaded_here
 from .engines import RETRIES, check_clip, failed, get_engine, render, render_once
 from .errors import EngineError, RenderError, VoiceError
 from .master import clip_steps
@@ -284,6 +285,7 @@ def speak(
         # One batch, and this process's engine has said nothing yet: it is as fresh as a new
         # worker would be, so speak here and save starting a pool (most of a small re-render).
         in_process = (workers == 1 and not eng.stateful) or (len(batches) == 1 and not eng.spoken)
+        in_process = in_process and not (eng.isolated and espeak_loaded_here())
         # An engine with threads of its own (onnxruntime) shares the cores among its workers.
         threads = max(1, cores // (1 if in_process else min(workers, len(batches))))
         if in_process:

@@ -7,6 +7,7 @@ exactly set the engine's noise to zero, which makes it deterministic.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -62,13 +63,14 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16), w.getframerate()
 
 
-@pytest.fixture
-def exact_piper(monkeypatch):
-    from audiobook.engines import get_engine
-
-    engine = get_engine("piper")
-    monkeypatch.setattr(engine, "noise", (0.0, 0.0))
-    return engine
+def say_exactly(items: list[tuple[str, VoiceProfile, Path]]) -> list[np.ndarray]:
+    """Each (text, profile, wav) spoken by the piper engine with its noise at zero (then
+    deterministic), in a fresh process (tests/piper_say.py says why); the samples of each."""
+    job = {"noise": [0.0, 0.0], "items": [[text, dataclasses.asdict(profile), str(out)] for text, profile, out in items]}
+    run = subprocess.run([sys.executable, "-m", "tests.piper_say", json.dumps(job)], capture_output=True, text=True,
+                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
+    assert run.returncode == 0, run.stderr
+    return [read_wav(out)[0] for _text, _profile, out in items]
 
 
 # --------------------------------------------------------------------------- end to end
@@ -132,32 +134,28 @@ def test_voices_lists_and_previews_the_bundled_voice(tmp_path):
 
 
 @needs_piper
-def test_narrator_and_notes_voices_differ_in_pitch(tmp_path, exact_piper):
+def test_narrator_and_notes_voices_differ_in_pitch(tmp_path):
     """The neural profiles are told apart by pitch: the notes voice sits about 3 semitones
     above the narrator (voices/*-piper.toml), measured as the median F0 of one sentence."""
     from audiobook.voices import load_profiles
 
     profiles = load_profiles()
     sentence = "I went back to the loft today, and everything was exactly where you left it."
-    f0 = {}
-    for name in ("narrator-piper", "notes-piper"):
-        exact_piper.synthesize(sentence, profiles[name], tmp_path / f"{name}.wav")
-        samples, rate = read_wav(tmp_path / f"{name}.wav")
-        f0[name] = median_f0(samples, rate)
+    names = ("narrator-piper", "notes-piper")
+    spoken = say_exactly([(sentence, profiles[name], tmp_path / f"{name}.wav") for name in names])
+    f0 = {name: median_f0(samples, 22050) for name, samples in zip(names, spoken)}
     semitones = 12 * np.log2(f0["notes-piper"] / f0["narrator-piper"])
     assert 80 < f0["narrator-piper"] < 200
     assert semitones >= 2.0, f0
 
 
 @needs_piper
-def test_pitch_and_rate_settings_do_what_they_say(tmp_path, exact_piper):
+def test_pitch_and_rate_settings_do_what_they_say(tmp_path):
     sentence = "They walked to the river in the morning."
-    got = {}
-    for pitch, rate in ((50, 200), (65, 200), (50, 150)):
-        path = tmp_path / f"{pitch}-{rate}.wav"
-        exact_piper.synthesize(sentence, VoiceProfile("p", engine="piper", pitch=pitch, rate=rate), path)
-        samples, sr = read_wav(path)
-        got[pitch, rate] = (median_f0(samples, sr), len(samples) / sr)
+    settings = ((50, 200), (65, 200), (50, 150))
+    spoken = say_exactly([(sentence, VoiceProfile("p", engine="piper", pitch=pitch, rate=rate), tmp_path / f"{pitch}-{rate}.wav")
+                          for pitch, rate in settings])
+    got = {key: (median_f0(samples, 22050), len(samples) / 22050) for key, samples in zip(settings, spoken)}
     base_f0, base_s = got[50, 200]
     assert 2.3 < 12 * np.log2(got[65, 200][0] / base_f0) < 3.7     # pitch 65: 3 semitones up
     assert abs(got[65, 200][1] - base_s) < 0.15 * base_s            # ... at about the same pace
@@ -168,7 +166,7 @@ def test_pitch_and_rate_settings_do_what_they_say(tmp_path, exact_piper):
 
 
 @needs_piper
-def test_phoneme_entry_changes_what_piper_says(tmp_path, exact_piper):
+def test_phoneme_entry_changes_what_piper_says(tmp_path):
     """`[[ ]]` from the lexicon is read as eSpeak phonemes: phonemes other than eSpeak's own
     change the audio; the very phonemes eSpeak would say leave it exactly as it was (so the
     brackets are phonemes, not letters)."""
@@ -177,13 +175,10 @@ def test_phoneme_entry_changes_what_piper_says(tmp_path, exact_piper):
     profile = VoiceProfile("p", engine="piper")
     text = "They met in Idris at dawn."
 
-    def spoken(lexicon: dict, name: str) -> np.ndarray:
-        exact_piper.synthesize(to_speech(text, lexicon=lexicon), profile, tmp_path / f"{name}.wav")
-        return read_wav(tmp_path / f"{name}.wav")[0]
-
-    plain = spoken({}, "plain")
-    same = spoken({"Idris": "[['aIdrIs]]"}, "same")        # eSpeak's own phonemes for Idris
-    fixed = spoken({"Idris": "[['IdrIs]]"}, "fixed")        # ID-riss, not EYE-driss
+    lexicons = {"plain": {}, "same": {"Idris": "[['aIdrIs]]"},   # eSpeak's own phonemes for Idris
+                "fixed": {"Idris": "[['IdrIs]]"}}                  # ID-riss, not EYE-driss
+    plain, same, fixed = say_exactly([(to_speech(text, lexicon=lex), profile, tmp_path / f"{name}.wav")
+                                      for name, lex in lexicons.items()])
     assert np.array_equal(plain, same)
     assert not np.array_equal(plain, fixed)
 

@@ -66,6 +66,9 @@ class Engine:
     stateful: bool = False
     spoken: bool = False    # has this process's engine said anything yet (then it is not fresh)
     workers: int | None = None   # worker processes when the caller does not say (None: one per core)
+    # True when the engine cannot share a process with libespeak-ng (see espeak.loaded_here):
+    # speak() then never runs it in a process that has loaded it.
+    isolated: bool = False
 
     def set_threads(self, threads: int) -> None:
         """How many threads of its own the engine may use (it shares the cores with the

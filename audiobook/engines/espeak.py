@@ -30,10 +30,22 @@ PHONEMES_IPA = 0x02            # espeak_TextToPhonemes: IPA rather than eSpeak's
 SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
+_LOADED = False
+
+
+def loaded_here() -> bool:
+    """Whether this process has loaded libespeak-ng (pyttsx3's engine, lexicon check). It is
+    loaded globally, and its symbols then stand in for those of the eSpeak NG that Piper's
+    phonemizer links in (which crashes it): Piper speaks in another process then."""
+    return _LOADED
+
+
 def load_library() -> tuple[ctypes.CDLL, str, str | None]:
     """Load libespeak-ng globally so pyttsx3's own `LoadLibrary("libespeak-ng.so.1")` finds
     it. Order: $AUDIOFIC_ESPEAK_LIBRARY, the espeakng-loader wheel, the system library.
     Returns (library, its path, the data folder used or None)."""
+    global _LOADED
+    _LOADED = True
     mode = getattr(ctypes, "RTLD_GLOBAL", 0)
     explicit = os.environ.get("AUDIOFIC_ESPEAK_LIBRARY")
     if explicit:

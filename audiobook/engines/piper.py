@@ -263,6 +263,7 @@ class PiperEngine(Engine):
     the cache whenever they can."""
 
     name = "piper"
+    isolated = True
     # One worker process per core, each with one onnxruntime thread (bench/run.py measures
     # the split): each worker holds its own model (~60 MB of weights, ~200-300 MB in all).
     workers = None
