@@ -287,7 +287,6 @@ class PiperEngine(Engine):
         self._checked: dict[Path, dict] = {}
         self._resolved: dict[VoiceProfile, str] = {}
         self._espeak = None          # Piper's eSpeak NG phonemizer, once it is needed
-        self._settings = None
         self._lock = threading.Lock()
 
     def set_threads(self, threads: int) -> None:
@@ -356,15 +355,15 @@ class PiperEngine(Engine):
             self._espeak = phonemizer
         return self._espeak
 
-    def _sentences(self, voice, text: str) -> list:
+    def _sentences(self, voice, text: str, settings) -> list:
         """Audio (float arrays) sentence by sentence."""
         config = voice.config
         if getattr(config.phoneme_type, "value", config.phoneme_type) != "espeak":
-            return [chunk.audio_float_array for chunk in voice.synthesize(plain_words(text), self._settings)]
+            return [chunk.audio_float_array for chunk in voice.synthesize(plain_words(text), settings)]
         out = []
         for phonemes in self._phonemizer().phonemize(config.espeak_voice, espeak_input(text), vowel_clusters=config.vowel_clusters):
             if phonemes:
-                out.append(voice.phoneme_ids_to_audio(voice.phonemes_to_ids(phonemes), self._settings).squeeze())
+                out.append(voice.phoneme_ids_to_audio(voice.phonemes_to_ids(phonemes), settings).squeeze())
         return out
 
     def synthesize(self, text: str, profile: VoiceProfile, wav_path: Path) -> None:
@@ -376,7 +375,7 @@ class PiperEngine(Engine):
             voice, config = self._voice(model)
             rate = int(config["audio"]["sample_rate"])
             shift = 2 ** (_semitones(profile) / 12)
-            self._settings = self._SynthesisConfig(
+            settings = self._SynthesisConfig(
                 speaker_id=speaker_id(config, profile, model),
                 length_scale=length_scale(profile, shift),   # longer, then played faster: same pace, higher voice
                 noise_scale=self.noise[0] if self.noise else None,
@@ -387,7 +386,7 @@ class PiperEngine(Engine):
             pause = np.zeros(round(SENTENCE_PAUSE_S * rate * shift), dtype=np.float32)
             parts = []
             for chunk in chunk_text(text) or [text]:
-                for audio in self._sentences(voice, chunk):
+                for audio in self._sentences(voice, chunk, settings):
                     if parts:
                         parts.append(pause)
                     parts.append(audio.astype(np.float32))
