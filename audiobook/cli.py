@@ -269,9 +269,10 @@ def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, di
 @click.option("--say", "text", default=None, help="Render TEXT as a preview (needs --profile and -o).")
 @click.option("--profile", default=None, help="Voice profile for --say (see the list).")
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), default=None, help="Preview MP3 to write.")
+@click.option("--model", default=None, help="For --say: a Piper voice (by name, as listed, or an .onnx path) instead of the profile's.")
 @engine_option
 @friendly
-def voices(as_json, text, profile, out, engine):
+def voices(as_json, text, profile, out, model, engine):
     """List voice profiles and the voices each engine has installed (Piper's: the voices
     found in packages and voice folders), or preview a profile with --say; with --engine,
     as that engine would speak every profile."""
@@ -279,9 +280,9 @@ def voices(as_json, text, profile, out, engine):
     from .render import preview
 
     if text is not None:
-        if not profile or out is None:
-            raise click.UsageError("--say needs --profile NAME and -o FILE.mp3")
-        written = preview(text, profile, out, engine=engine)
+        if out is None or not (profile or model):
+            raise click.UsageError("--say needs --profile NAME (or --model VOICE) and -o FILE.mp3")
+        written = preview(text, profile or "narrator", out, engine=engine, model=model)
         click.echo(json.dumps({"output": str(written)}) if as_json else f"Wrote {written}")
         return
     listing = describe(engine)

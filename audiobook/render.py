@@ -653,10 +653,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def preview(text: str, profile: str, out: Path, *, engine: str | None = None, cache_dir: Path | None = None) -> Path:
+def preview(text: str, profile: str, out: Path, *, engine: str | None = None, cache_dir: Path | None = None,
+            model: str | None = None) -> Path:
     """Speak `text` with one voice profile into a short MP3 (for `audiofic voices --say`);
-    `engine` speaks it as --engine would (None: the profile's own engine)."""
-    profiles = for_engine(load_profiles(), engine)
+    `engine` speaks it as --engine would (None: the profile's own engine); `model`, a Piper
+    voice by name or path, speaks it with that voice and the profile's rate and pitch."""
+    profiles = for_engine(load_profiles(), "piper" if model else engine)
+    if model and profile in profiles:
+        profiles[profile] = dataclasses.replace(profiles[profile], model=model)
     if profile not in profiles:
         raise VoiceError(f"unknown voice profile {profile!r}; profiles: {', '.join(sorted(profiles))}")
     if not text.strip():
