@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .engines.base import plain_words
 from .errors import InputError, RenderError
 from .master import LoudnessMeter, clip_steps, ffmpeg_exe, why_ffmpeg_failed
 from .models import STORY_ROLES, Chapter, Clip, Cue, Piece, Program, Script, Segment, Span
@@ -116,7 +117,8 @@ def spread_interludes(segments: tuple[Segment, ...]) -> tuple[Segment, ...]:
 
 def _cues(text: str, start: int, end: int, rate: int, voice: str | None = None) -> list[Cue]:
     """Split `text` into lines of at most CUE_CHARS, timed in proportion to their length."""
-    lines = textwrap.wrap(" ".join(text.split()), CUE_CHARS, break_long_words=True) or []
+    # (a lexicon's phonemes show as the word they say: header, outro and songs are cued from speech)
+    lines = textwrap.wrap(" ".join(plain_words(text).split()), CUE_CHARS, break_long_words=True) or []
     total = sum(len(line) for line in lines) or 1
     cues, pos = [], start
     for line in lines:

@@ -112,6 +112,14 @@ def dialogue_option(func):
     )(func)
 
 
+ENGINE_HELP = ("Speech engine for every role: pyttsx3 (eSpeak NG), or piper (a neural voice; "
+               "pip install 'audiofic[piper]') [default: each voice profile's own]. 'test' makes tones, for development.")
+
+
+def engine_option(func):
+    return click.option("--engine", type=click.Choice(["pyttsx3", "piper", "test"]), default=None, help=ENGINE_HELP)(func)
+
+
 def _skipped(notes: str, lyrics: str) -> frozenset[str]:
     return frozenset(role for role, choice in (("note", notes), ("lyrics", lyrics)) if choice == "skip")
 
@@ -136,6 +144,7 @@ def main():
     audiofic plan      show how a text is split and who reads what
     audiofic render    speak texts into tagged MP3 episodes (+ transcript, chapters, cover)
     audiofic voices    list voices and profiles, or preview one
+    audiofic lexicon check   which lexicon entries change how words are said
     audiofic feed      write a podcast feed for a folder of episodes
     audiofic publish   upload a folder of episodes and its feed
     """
@@ -229,7 +238,7 @@ def plan(inputs, as_json, voice_overrides, notes, lyrics, dialogue):
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Parallel speech workers and encoders [default: all cores].")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache of spoken clips and encoded stretches [default: $AUDIOFIC_CACHE or the user cache folder].")
 @click.option("--no-cache", is_flag=True, help="Speak and encode everything afresh and keep nothing.")
-@click.option("--engine", default="pyttsx3", show_default=True, hidden=True, help="Speech engine ('test' makes tones; for development).")
+@engine_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document describing the outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 @friendly
@@ -305,37 +314,80 @@ def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, di
 @click.option("--say", "text", default=None, help="Render TEXT as a preview (needs --profile and -o).")
 @click.option("--profile", default=None, help="Voice profile for --say (see the list).")
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), default=None, help="Preview MP3 to write.")
-@click.option("--engine", default="pyttsx3", show_default=True, hidden=True)
+@click.option("--model", default=None, help="For --say: a Piper voice (by name, as listed, or an .onnx path) instead of the profile's.")
+@engine_option
 @friendly
-def voices(as_json, text, profile, out, engine):
-    """List installed voices and voice profiles, or preview a profile with --say."""
-    from .engine import get_engine
+def voices(as_json, text, profile, out, model, engine):
+    """List voice profiles and the voices each engine has installed (Piper's: the voices
+    found in packages and voice folders), or preview a profile with --say; with --engine,
+    as that engine would speak every profile."""
+    from .voices import describe
     from .render import preview
-    from .voices import load_profiles
 
     if text is not None:
-        if not profile or out is None:
-            raise click.UsageError("--say needs --profile NAME and -o FILE.mp3")
-        written = preview(text, profile, out, engine=engine)
+        if out is None or not (profile or model):
+            raise click.UsageError("--say needs --profile NAME (or --model VOICE) and -o FILE.mp3")
+        written = preview(text, profile or "narrator", out, engine=engine, model=model)
         click.echo(json.dumps({"output": str(written)}) if as_json else f"Wrote {written}")
         return
-    profiles = load_profiles()
-    speaker = get_engine(engine)
-    installed = [dataclasses.asdict(v) for v in speaker.voices()]
-    resolved = {name: speaker.resolve(p) for name, p in profiles.items()}
+    listing = describe(engine)
     if as_json:
         _json({
             "engine": engine,
-            "voices": installed,
-            "profiles": {name: {**dataclasses.asdict(p), "resolved_voice": resolved[name]} for name, p in sorted(profiles.items())},
+            "voices": {name: ([dataclasses.asdict(v) for v in found] if isinstance(found, list) else {"error": found})
+                       for name, found in listing.engines.items()},
+            "profiles": {name: {**dataclasses.asdict(p), "resolved_voice": listing.resolved[name]} for name, p in sorted(listing.profiles.items())},
         })
         return
-    click.echo("Profiles (voices/*.toml):")
-    for name, p in sorted(profiles.items()):
-        click.echo(f"  {name:<12} voice={resolved[name]:<18} rate={p.rate} wpm  pitch={p.pitch}  volume={p.volume}")
-    click.echo(f"\nInstalled {engine} voices ({len(installed)}):")
-    for v in installed:
-        click.echo(f"  {v['id']:<24} {v['name']:<28} {','.join(v['languages'])} {v['gender'] or ''}")
+    click.echo("Profiles (voices/*.toml)" + (f", spoken by {engine}:" if engine else ":"))
+    for name, p in sorted(listing.profiles.items()):
+        click.echo(f"  {name:<16} {p.engine:<8} voice={listing.resolved[name]:<34} rate={p.rate} wpm  pitch={p.pitch}  volume={p.volume}")
+    for name, found in listing.engines.items():
+        if isinstance(found, str):
+            click.echo(f"\n{name} voices: {found}")
+            continue
+        click.echo(f"\nInstalled {name} voices ({len(found)}):")
+        for v in found:
+            click.echo(f"  {v.id:<24} {v.name:<44} {','.join(v.languages)} {v.gender or ''}")
+
+
+# ---- lexicon -----------------------------------------------------------------------------
+
+@main.group()
+def lexicon():
+    """The pronunciation lexicon (voices/lexicon.toml and a work's [lexicon])."""
+
+
+@lexicon.command("check")
+@click.argument("work", required=False, type=click.Path(path_type=Path))
+@click.option("--profile", default="narrator", show_default=True, help="The voice profile whose accent the phonemes are in.")
+@engine_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly
+def lexicon_check(work, profile, engine, as_json):
+    """Say, for every lexicon entry, whether it changes the phonemes the engine says.
+
+    The phonemes are eSpeak NG's (espeak_TextToPhonemes), in the accent the profile speaks
+    with (pyttsx3: its language; piper: the model's eSpeak voice): Piper's phonemizer is
+    eSpeak NG too. With WORK (a text or download), its sidecar's [lexicon] and its accent
+    count too. An entry that changes nothing does nothing: the exit code is then 1.
+    """
+    from .speech.lexicon import check_work
+
+    report = check_work(work, profile, engine)
+    if as_json:
+        _json({"profile": report.profile, "engine": report.engine, "espeak_voice": report.espeak_voice, "files": report.files,
+               "entries": [{"word": c.word, "says": c.says, "before": c.before, "after": c.after, "changes": c.changes} for c in report.checks]})
+    else:
+        click.echo(f"Lexicon {' + '.join(report.files) or '(empty)'}: {report.profile} ({report.engine}), eSpeak NG voice {report.espeak_voice}")
+        width = max((len(c.word) for c in report.checks), default=4)
+        for c in report.checks:
+            verdict = "changes" if c.changes else "CHANGES NOTHING: drop it or give phonemes"
+            click.echo(f"  {c.word:<{width}}  {c.before:>18} -> {c.after:<18} {verdict}")
+        idle = sum(not c.changes for c in report.checks)
+        click.echo(f"{len(report.checks)} entries: {len(report.checks) - idle} change what is said, {idle} change nothing.")
+    if any(not c.changes for c in report.checks):
+        sys.exit(1)
 
 
 # ---- feed and publish -----------------------------------------------------------------------
@@ -418,7 +470,7 @@ def publish(folder, dest, endpoint_url, as_json, quiet):
 @click.option("--no-outro", is_flag=True, help="Leave out the spoken credits at the end.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Parallel speech workers and encoders [default: all cores].")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache of spoken clips and encoded stretches [default: $AUDIOFIC_CACHE or the user cache folder].")
-@click.option("--engine", default="pyttsx3", show_default=True, hidden=True, help="Speech engine ('test' makes tones; for development).")
+@engine_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @friendly

@@ -36,6 +36,8 @@ class VoiceProfile:
     pitch: int = 50              # 0-100
     volume: float = 1.0          # 0-1
     variant: str | None = None   # an engine's voice variant (eSpeak: "m3", "f2"): a character's timbre
+    model: str | None = None     # Piper: a voice by name, or the path of its .onnx (with .onnx.json beside it)
+    speaker: str | None = None   # Piper: a speaker of a multi-speaker model, by name or number
 
 
 @dataclass(frozen=True)

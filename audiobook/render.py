@@ -42,7 +42,7 @@ from .speech import load_lexicon, to_speech
 from .synth import SpeakStats, speak
 from .master import m4b
 from .tag import read_episode, write_m4b_tags, write_tags
-from .voices import cast, load_profiles, resolve_cast
+from .voices import cast, for_engine, load_profiles, resolve_cast, with_accent
 
 Progress = Callable[[str, int, int], None]   # (stage, done, total)
 
@@ -50,7 +50,7 @@ Progress = Callable[[str, int, int], None]   # (stage, done, total)
 @dataclass(frozen=True)
 class RenderOptions:
     out_dir: Path = Path("output")
-    engine: str = "pyttsx3"
+    engine: str | None = None            # --engine: every role spoken by it (None: as the profiles say)
     cache_dir: Path | None = None
     use_cache: bool = True
     jobs: int | None = None
@@ -163,7 +163,23 @@ def _song_credit(song, by: str = " - ") -> str:
     return f"{song.title}{by}{song.artist}" if song.artist else song.title
 
 
-def _comment(script: Script) -> str:
+def work_profiles(language: str | None, engine: str | None) -> dict:
+    """The voice profiles a work is read with: spoken by `engine` (--engine) and in the
+    work's accent."""
+    return with_accent(for_engine(load_profiles(), engine), language)
+
+
+def _narrated_by(profiles) -> str:
+    engines = {p.engine for p in profiles}
+    if engines == {"piper"}:
+        models = sorted({Path(p.model).stem if p.model else "the bundled voice" for p in profiles})
+        return f"a neural voice (Piper: {', '.join(models)})"
+    if engines == {"pyttsx3"}:
+        return "text-to-speech (eSpeak NG)"
+    return "text-to-speech"
+
+
+def _comment(script: Script, narrated_by: str = "text-to-speech (eSpeak NG)") -> str:
     meta = script.document.meta
     lines = [meta.summary] if meta.summary else []
     credit = f"Written by {meta.author}." + (f" Fandom: {meta.fandom}." if meta.fandom else "")
@@ -180,7 +196,7 @@ def _comment(script: Script) -> str:
         lines.append("Music (the author's playlist, as interludes): " + "; ".join(_song_credit(s) for s in songs) + ".")
     if script.quoted_songs:
         lines.append("Lyrics quoted in the story: " + "; ".join(_song_credit(s) for s in script.quoted_songs) + ".")
-    lines.append("Narrated by text-to-speech (eSpeak NG) with audiofic.")
+    lines.append(f"Narrated by {narrated_by} with audiofic.")
     return "\n".join(lines)
 
 
@@ -195,7 +211,7 @@ def render_work(
     one per chapter with split="chapters"."""
     taken = set() if taken is None else taken
     doc = source if isinstance(source, Document) else read(source)
-    profiles = load_profiles()
+    profiles = work_profiles(doc.meta.language, options.engine)
     lexicon = load_lexicon(doc.meta.lexicon)
     script = cast(segment(doc, lexicon), profiles, options.voices, options.skip, options.dialogue)
     meta = script.document.meta          # with what a header block in the text adds
@@ -283,8 +299,9 @@ def render_work(
                 title = meta.title + (f" - {part_title}" if part_title else "")
                 track = part.segments[0].part if split else meta.chapter
                 feed = _feed_fields(meta, part_title, track if split else None, last, options)
+                narrated = _narrated_by({utterances[i].profile for i in (*extra.values(), *_flat(index.values()))})
                 if options.format != "m4b":
-                    episodes.append(_write_episode(program, stream, part, stem, title, track, feed, options, progress))
+                    episodes.append(_write_episode(program, stream, part, stem, title, track, feed, options, progress, narrated))
             if book is not None:
                 episodes.append(_write_audiobook(book, script, programs, [part_title for _, part_title, *_ in plans], options))
             return episodes
@@ -471,7 +488,7 @@ def _feed_fields(meta, part_title: str | None, part: int | None, last: int | Non
 
 
 def _write_episode(program, stream: _Stream, script: Script, stem: str, title: str, track: int | None, feed: dict,
-                   options: RenderOptions, progress: Progress | None) -> Episode:
+                   options: RenderOptions, progress: Progress | None, narrated_by: str = "text-to-speech") -> Episode:
     meta = script.document.meta
     out = options.out_dir
     final = {ext: out / f"{stem}{ext}" for ext in (".mp3", ".jpg", ".vtt", ".chapters.json")}
@@ -493,7 +510,7 @@ def _write_episode(program, stream: _Stream, script: Script, stem: str, title: s
             duration_ms=duration_ms,
             chapters=program.chapters,
             summary=meta.summary,
-            comment=_comment(script),
+            comment=_comment(script, narrated_by),
             year=meta.year,
             language=meta.language,
             url=meta.url,
@@ -766,14 +783,19 @@ def _write_text(path: Path, text: str) -> None:
         os.fsync(f.fileno())
 
 
-def preview(text: str, profile: str, out: Path, *, engine: str = "pyttsx3", cache_dir: Path | None = None) -> Path:
-    """Speak `text` with one voice profile into a short MP3 (for `audiofic voices --say`)."""
-    profiles = load_profiles()
+def preview(text: str, profile: str, out: Path, *, engine: str | None = None, cache_dir: Path | None = None,
+            model: str | None = None) -> Path:
+    """Speak `text` with one voice profile into a short MP3 (for `audiofic voices --say`);
+    `engine` speaks it as --engine would (None: the profile's own engine); `model`, a Piper
+    voice by name or path, speaks it with that voice and the profile's rate and pitch."""
+    profiles = for_engine(load_profiles(), "piper" if model else engine)
+    if model and profile in profiles:
+        profiles[profile] = dataclasses.replace(profiles[profile], model=model)
     if profile not in profiles:
         raise VoiceError(f"unknown voice profile {profile!r}; profiles: {', '.join(sorted(profiles))}")
     if not text.strip():
         raise VoiceError("nothing to say; give --say some text")
-    (clip,) = speak([Utterance("preview", to_speech(text, "narration", load_lexicon()), profiles[profile])], engine=engine, cache_dir=cache_dir)
+    (clip,) = speak([Utterance("preview", to_speech(text, "narration", load_lexicon()), profiles[profile])], cache_dir=cache_dir)
     program = assembly.assemble_clips([clip])
     out = out if out.suffix else out.with_suffix(".mp3")
     prepare_out_dir(out.parent)
@@ -785,5 +807,5 @@ def preview(text: str, profile: str, out: Path, *, engine: str = "pyttsx3", cach
     except OSError as exc:
         raise RenderError(f"cannot write the preview ({exc.strerror or exc})", out) from None
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        _release_work_dir(work)
     return out

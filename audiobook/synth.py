@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import paths
-from .engine import RETRIES, check_clip, failed, get_engine, render, render_once
+from .engines.espeak import loaded_here as espeak_loaded_here
+from .engines import RETRIES, check_clip, failed, get_engine, render, render_once
 from .errors import EngineError, RenderError, VoiceError
 from .master import clip_steps
 from .models import Clip, Utterance, VoiceProfile
@@ -51,6 +52,7 @@ SMALL_WORK_CHARS = 8000   # about ten minutes of speech, one second of synthesis
 CACHE_FORMAT = 1   # bump when the way clips are made changes without a new engine version
 
 Progress = Callable[[int, int, str], None]
+PRELOAD = {"piper": ("audiobook.engines.piper", "piper", "onnxruntime")}   # modules worth importing once
 
 
 @dataclass
@@ -124,7 +126,7 @@ def _publish(tmp: Path, final: Path) -> bool:
 _WORKER_ENGINE: str | None = None
 
 
-def _init_worker(engine_name: str, render_pid: int) -> None:
+def _init_worker(engine_name: str, render_pid: int, threads: int = 1) -> None:
     global _WORKER_ENGINE
     _WORKER_ENGINE = engine_name
     _die_with_render(render_pid)
@@ -133,7 +135,7 @@ def _init_worker(engine_name: str, render_pid: int) -> None:
     # ignored" from eSpeak's callback when a render is stopped mid-clip).
     with contextlib.suppress(OSError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
-    get_engine(engine_name)
+    get_engine(engine_name).set_threads(threads)
 
 
 def _die_with_render(render_pid: int) -> None:
@@ -211,12 +213,13 @@ def _batches(todo: list[tuple[str, Utterance]], stateful: bool) -> list[list[tup
     return batches
 
 
-def _mp_context():
+def _mp_context(engine_name: str = "pyttsx3"):
     # Never fork the caller: it may already run eSpeak, whose thread a forked child would
-    # lack. A fork server is a clean process; children fork from it cheaply.
+    # lack. A fork server is a clean process; children fork from it cheaply (with what it
+    # preloaded: onnxruntime and piper too when the first pool is Piper's).
     if sys.platform.startswith("linux"):
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["__main__", "audiobook.engine"])
+        ctx.set_forkserver_preload(["__main__", "audiobook.engines", *PRELOAD.get(engine_name, ())])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -224,7 +227,7 @@ def _mp_context():
 def speak(
     utterances: Sequence[Utterance],
     *,
-    engine: str = "pyttsx3",
+    engine: str | None = None,
     cache_dir: Path | None = None,
     use_cache: bool = True,
     jobs: int | None = None,
@@ -235,7 +238,8 @@ def speak(
 ) -> list[Clip]:
     """One Clip per utterance, in order.
 
-    engine: the engine for every utterance (profiles' own `engine` field is not consulted).
+    engine: the engine for every utterance; None: each utterance's profile names its own
+    (one render may mix engines: each runs its own workers, one engine after the other).
     cache_dir: the cache root (default paths.cache_dir()). use_cache=False: see the module
     notes on where clips go. jobs: worker processes (default os.cpu_count(); 1 = in this
     process). progress(done, total, label) and on_clip(index, clip) are called in this process
@@ -245,7 +249,8 @@ def speak(
     utterance that failed, VoiceError for a profile no installed voice fits."""
     stats = stats if stats is not None else SpeakStats()
     stats.utterances = len(utterances)
-    eng = get_engine(engine)
+    names = [engine or utt.profile.engine for utt in utterances]
+    engines = {name: get_engine(name) for name in dict.fromkeys(names)}
     root = paths.cache_dir(cache_dir)
     try:
         if use_cache:
@@ -261,7 +266,8 @@ def speak(
         raise RenderError(f"cannot create the clip cache ({exc.strerror or exc}); choose another folder with --cache-dir", root) from None
 
     keys: list[str] = []
-    for utt in utterances:
+    for utt, name in zip(utterances, names):
+        eng = engines[name]
         voice_id = eng.resolve(utt.profile)
         keys.append(clip_key(utt.text, voice_id, utt.profile, eng.name, eng.version))
 
@@ -272,7 +278,7 @@ def speak(
     done = 0
     ready: dict[str, tuple[int, int]] = {}     # key -> (duration_ms, sample_rate)
     first: dict[str, int] = {}                 # key -> index of its first utterance
-    todo: list[tuple[str, Utterance]] = []
+    todo: dict[str, list[tuple[str, Utterance]]] = {name: [] for name in engines}
 
     def report(label: str, count: int = 1) -> None:
         nonlocal done
@@ -292,7 +298,7 @@ def speak(
         if on_clip is not None:
             on_clip(i, clip(i))
 
-    for i, (utt, key) in enumerate(zip(utterances, keys)):
+    for i, (utt, key, name) in enumerate(zip(utterances, keys, names)):
         if key in first:
             stats.duplicates += 1
             if key in ready:
@@ -312,10 +318,8 @@ def speak(
                 stats.repaired += 1
                 with contextlib.suppress(OSError):
                     path.unlink()
-        todo.append((key, utt))
+        todo[name].append((key, utt))
         waiting[key] = []
-
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
 
     def finished(key: str, utt: Utterance, result: tuple[int, int]) -> None:
         ready[key] = result
@@ -324,15 +328,25 @@ def speak(
         for i in waiting.get(key, ()):
             deliver(i)
 
-    batches = _batches(todo, eng.stateful)
-    # One batch, and this process's engine has said nothing yet: it is as fresh as a new
-    # worker would be, so speak here and save starting a pool (most of a small re-render).
-    in_process = (workers == 1 and not eng.stateful) or (len(batches) == 1 and not eng.spoken)
-    if todo and in_process:
-        for key, utt in todo:
-            finished(key, utt, _render_to(engine, utt, location(key)))
-    elif todo:
-        _run_pool(eng.name, eng.stateful, batches, workers, location, finished)
+    for name, work in todo.items():
+        if not work:
+            continue
+        eng = engines[name]
+        cores = os.cpu_count() or 1
+        workers = max(1, min(jobs or eng.workers or cores, len(work)))
+        batches = _batches(work, eng.stateful)
+        # One batch, and this process's engine has said nothing yet: it is as fresh as a new
+        # worker would be, so speak here and save starting a pool (most of a small re-render).
+        in_process = (workers == 1 and not eng.stateful) or (len(batches) == 1 and not eng.spoken)
+        in_process = in_process and not (eng.isolated and espeak_loaded_here())
+        # An engine with threads of its own (onnxruntime) shares the cores among its workers.
+        threads = max(1, cores // (1 if in_process else min(workers, len(batches))))
+        if in_process:
+            eng.set_threads(threads)
+            for key, utt in work:
+                finished(key, utt, _render_to(name, utt, location(key)))
+        else:
+            _run_pool(name, eng.stateful, batches, workers, location, finished, threads)
 
     clips = [clip(i) for i in range(len(utterances))]
     stats.audio_ms += sum(c.duration_ms for c in clips)
@@ -394,7 +408,7 @@ def _silence(thread: threading.Thread) -> None:
         threading.excepthook = _quiet_abandoned
 
 
-def _run_pool(engine_name, stateful, batches, workers, location, finished) -> None:
+def _run_pool(engine_name, stateful, batches, workers, location, finished, threads=1) -> None:
     """Run batches in worker processes; call finished(key, utterance, result) as clips come.
 
     A stateful engine (eSpeak keeps state between texts) gets a fresh process per batch so
@@ -403,9 +417,9 @@ def _run_pool(engine_name, stateful, batches, workers, location, finished) -> No
     workers = max(1, min(workers, len(batches)))
     pool = ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=_mp_context(),
+        mp_context=_mp_context(engine_name),
         initializer=_init_worker,
-        initargs=(engine_name, os.getpid()),
+        initargs=(engine_name, os.getpid(), threads),
         max_tasks_per_child=1 if stateful else None,
     )
     attempts: dict[str, int] = {}

@@ -2,14 +2,21 @@
 
 A profile names an engine and either a concrete engine voice id (`voice`) or a language and a
 gender preference that the engine resolves against its installed voices, so one profile works
-on every OS. Precedence for a role's profile: --voice ROLE=PROFILE overrides, then the
-sidecar's [cast] table, then DEFAULT_CAST.
+on every OS; a Piper profile names a `model` (and a `speaker` of a multi-speaker model).
+Precedence for a role's profile: --voice ROLE=PROFILE overrides, then the sidecar's [cast]
+table, then DEFAULT_CAST.
+
+`--engine NAME` switches every role at once (`for_engine`): a profile `<name>-<engine>.toml`
+stands in for `<name>` where there is one (voices/narrator-piper.toml for the narrator),
+else the profile itself is spoken by that engine. A work's language with a region
+(`language = "en-GB"` in its sidecar) sets the accent of the profiles in that language
+(`with_accent`).
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from . import paths
@@ -89,6 +96,14 @@ def load_profile(path: Path) -> VoiceProfile:
 
     variant = text("variant", None)
     gender = text("gender", None)
+    model = text("model", None)
+    if model is not None and (model.endswith(".onnx") or "/" in model or "\\" in model):
+        model = str((path.parent / Path(model).expanduser()).resolve())   # a path: relative to the profile
+    speaker = data.get("speaker")
+    if speaker is not None:
+        if isinstance(speaker, bool) or not isinstance(speaker, (str, int)) or not str(speaker).strip():
+            raise VoiceError("speaker must be a speaker's name or number", path)
+        speaker = str(speaker).strip()
     if gender is not None:
         gender = gender.lower()
         if gender not in GENDERS:
@@ -103,6 +118,8 @@ def load_profile(path: Path) -> VoiceProfile:
         pitch=number("pitch", 50, 0, 100, int),
         volume=number("volume", 1.0, 0.0, 1.0, float),
         variant=variant,
+        model=model,
+        speaker=speaker,
     )
 
 
@@ -118,6 +135,38 @@ def load_profiles(dirs: list[Path] | None = None) -> dict[str, VoiceProfile]:
                 continue
             found[path.stem] = load_profile(path)
     return found
+
+
+def for_engine(profiles: dict[str, VoiceProfile], engine: str | None) -> dict[str, VoiceProfile]:
+    """Every profile spoken by `engine` (None: as the profiles say). A profile
+    `<name>-<engine>` takes the place of `<name>` (under that name) where there is one."""
+    if not engine:
+        return dict(profiles)
+    out = {}
+    for name, profile in profiles.items():
+        own = profiles.get(f"{name}-{engine}")
+        if own is not None and own.engine == engine:
+            out[name] = replace(own, name=name)
+        else:
+            out[name] = profile if profile.engine == engine else replace(profile, engine=engine)
+    return out
+
+
+def _subtags(language: str) -> list[str]:
+    return [t for t in language.strip().lower().replace("_", "-").split("-") if t]
+
+
+def with_accent(profiles: dict[str, VoiceProfile], language: str | None) -> dict[str, VoiceProfile]:
+    """Profiles in the work's language, with the work's accent when it names one: a work in
+    "en-GB" is read by the "en-us" profiles in British English; a work in plain "en" keeps
+    each profile's own accent (the narrator's is American, voices/narrator.toml)."""
+    wanted = _subtags(language or "")
+    if len(wanted) < 2:
+        return dict(profiles)
+    return {
+        name: replace(p, language="-".join(wanted)) if _subtags(p.language)[:1] == wanted[:1] and not p.voice else p
+        for name, p in profiles.items()
+    }
 
 
 def parse_voice_overrides(specs: list[str] | tuple[str, ...] | None) -> dict[str, str]:
@@ -245,3 +294,38 @@ def character_profiles(
         variant, pitch, rate = pick
         out[name] = replace(base, name=f"character {name}", variant=variant, pitch=pitch, rate=rate, gender=None)
     return out
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What `audiofic voices` shows: the profiles, the voice each resolves to, each engine's voices."""
+
+    profiles: dict[str, VoiceProfile]
+    resolved: dict[str, str]                       # profile -> voice id, or why it cannot speak
+    engines: dict[str, list | str]                 # engine -> its installed voices, or why there are none
+
+
+def describe(engine: str | None = None) -> Listing:
+    """The profiles (spoken by `engine`, else by their own), the voices they resolve to, and
+    the voices of that engine (else of pyttsx3 and Piper). An engine that is not installed
+    is said so, not raised: the listing shows what works."""
+    from .engines import get_engine
+    from .errors import AudioficError
+
+    profiles = for_engine(load_profiles(), engine)
+    names = [engine] if engine else list(dict.fromkeys(["pyttsx3", "piper", *(p.engine for p in profiles.values())]))
+    engines: dict[str, list | str] = {}
+    for name in names:
+        try:
+            engines[name] = get_engine(name).voices()
+        except AudioficError as exc:
+            engines[name] = exc.message
+    resolved = {}
+    for name, profile in profiles.items():
+        try:
+            resolved[name] = get_engine(profile.engine).resolve(profile)
+        except AudioficError as exc:
+            resolved[name] = f"({exc.message})"
+    if engine and isinstance(engines[engine], str):
+        raise VoiceError(engines[engine])          # --engine NAME that is not there: one line
+    return Listing(profiles, resolved, engines)

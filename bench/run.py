@@ -140,7 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default=None, help="comma-separated word counts [default 10000,30000,100000; --quick 10000,30000]")
     parser.add_argument("--jobs", type=int, default=None, help="pass -j to audiofic [default: its own, all cores]")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (outputs, caches)")
+    parser.add_argument("--piper", action="store_true", help="also the Piper rows: the seed against bare_piper.py, and --piper-sizes")
+    parser.add_argument("--only-piper", action="store_true", help="the Piper rows alone (no eSpeak rows)")
+    parser.add_argument("--piper-sizes", default="10000,30000", help="generated works for Piper [default 10000,30000]")
+    parser.add_argument("--piper-runs", type=int, default=1, help="runs per Piper measurement [default 1: they take minutes]")
+    parser.add_argument("--piper-jobs", default="2", help="comma-separated -j values for the Piper seed render: "
+                        "1 = one process with onnxruntime on both cores, 2 = two workers with one thread each [default 2]")
     args = parser.parse_args(argv)
+    args.piper = args.piper or args.only_piper
 
     seed_runs = args.runs or (2 if args.quick else 3)
     gen_runs = args.runs or (1 if args.quick else 3)
@@ -168,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
                          "subreaper and reaps every descendant; tree_peak_mb: peak sum of RSS over the process tree polled from /proc every 50 ms",
     }
     try:
+        if args.piper:
+            results["piper"] = run_piper(args, tmp, env, render_cmd)
+        if args.only_piper:
+            raise _PiperOnly
         # ---- 1 + 2: the seed text -----------------------------------------------------
         edited, change = edited_copy(SEED, tmp / "edited")
         seed_words = words_in(SEED)
@@ -254,12 +265,21 @@ def main(argv: list[str] | None = None) -> int:
         if proc.returncode != 0:
             raise SystemExit(f"formats.py failed: {proc.stderr.strip()}")
         results["formats"] = json.loads(proc.stdout)
+    except _PiperOnly:
+        pass
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             log(f"kept {tmp}")
 
+    if args.only_piper:
+        results["elapsed_s"] = round(time.time() - started, 1)
+        results["machine"]["loadavg_after"] = os.getloadavg()
+        out = _save(results)
+        print_piper(results["piper"])
+        print(f"\nJSON: {out.relative_to(ROOT)}  ({results['elapsed_s']:.0f} s)")
+        return 0
     # ---- growth and verdicts ----------------------------------------------------------------
     small, large = gen[0], gen[-1]
     growth = {
@@ -286,12 +306,95 @@ def main(argv: list[str] | None = None) -> int:
     results["machine"]["loadavg_after"] = os.getloadavg()
     results["elapsed_s"] = round(time.time() - started, 1)
 
+    out = _save(results)
+    print_table(results, out)
+    if "piper" in results:
+        print_piper(results["piper"])
+    return 0
+
+
+def _save(results: dict) -> Path:
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
     out = out_dir / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
-    print_table(results, out)
-    return 0
+    return out
+
+
+class _PiperOnly(Exception):
+    """--only-piper: the eSpeak rows are skipped."""
+
+
+PIPER_TARGETS = {"cold/bare": 1.0, "realtime_30k": 15.0, "peak_rss_mb": 600.0}
+
+
+def run_piper(args, tmp: Path, env: dict, render_cmd: list[str]) -> dict:
+    """The Piper rows: the seed cold (--no-cache) against bare_piper.py, once per -j value
+    in --piper-jobs (how to split the cores), runs interleaved; then generated works."""
+    jobs_list = [int(j) for j in args.piper_jobs.split(",")]
+    seed: dict[str, list[dict]] = {"bare": [], **{f"cold -j{j}": [] for j in jobs_list}}
+    log(f"piper: seed {SEED.name}, {args.piper_runs} run(s), -j {jobs_list}")
+    for i in range(args.piper_runs):
+        d = tmp / f"piper-seed-{i}"
+        d.mkdir(parents=True)
+        r = measure([sys.executable, str(BENCH / "bare_piper.py"), str(SEED), str(d / "bare.mp3")], env)
+        r["audio_s"] = mp3_seconds(d / "bare.mp3")
+        seed["bare"].append(r)
+        for j in jobs_list:
+            r = measure([*render_cmd, str(SEED), "--engine", "piper", "--no-cache", "--cache-dir", str(d / "cache"),
+                         "-o", str(d / f"cold{j}"), "-q", "-j", str(j)], env)
+            r["audio_s"] = mp3_seconds(d / f"cold{j}")
+            seed[f"cold -j{j}"].append(r)
+        log("  " + "  ".join(f"{k} {v[-1]['wall_s']:.1f}s/{v[-1]['max_rss_mb']:.0f}MB" for k, v in seed.items()))
+        shutil.rmtree(d, ignore_errors=True) if not args.keep else None
+    bare_wall = med([r["wall_s"] for r in seed["bare"]])
+    rows = {k: {"wall_s": round(med([r["wall_s"] for r in v]), 2), "audio_s": round(med([r["audio_s"] for r in v]), 1),
+                "max_rss_mb": round(max(r["max_rss_mb"] for r in v), 1), "tree_peak_mb": round(max(r["tree_peak_mb"] for r in v), 1),
+                "cpu_s": round(med([r["cpu_s"] for r in v]), 1), "ratio": round(med([r["wall_s"] for r in v]) / bare_wall, 3)}
+            for k, v in seed.items()}
+    gen = []
+    for words in [int(w) for w in args.piper_sizes.split(",") if w]:
+        text = tmp / "works" / f"piper-{words}.txt"
+        actual = write_work(text, words)
+        runs = []
+        for i in range(args.piper_runs):
+            d = tmp / f"piper-gen-{words}-{i}"
+            log(f"piper: generated {actual} words, run {i + 1} ...")
+            r = measure([*render_cmd, str(text), "--engine", "piper", "--no-cache", "--cache-dir", str(d / "cache"),
+                         "-o", str(d / "out"), "-q", "-j", str(jobs_list[-1])], env)
+            r["audio_s"] = mp3_seconds(d / "out")
+            r["realtime"] = r["audio_s"] / r["wall_s"]
+            runs.append(r)
+            log(f"  {r['wall_s']:.0f}s wall, {r['audio_s'] / 60:.1f} min audio, {r['realtime']:.1f}x realtime, largest {r['max_rss_mb']:.0f} MB")
+            shutil.rmtree(d, ignore_errors=True) if not args.keep else None
+        wall = med([r["wall_s"] for r in runs])
+        gen.append({"words": actual, "wall_s": round(wall, 1), "audio_s": round(med([r["audio_s"] for r in runs]), 1),
+                    "realtime": round(med([r["realtime"] for r in runs]), 2), "ms_per_word": round(1000 * wall / actual, 2),
+                    "max_rss_mb": round(max(r["max_rss_mb"] for r in runs), 1), "tree_peak_mb": round(max(r["tree_peak_mb"] for r in runs), 1)})
+    return {"seed": rows, "generated": gen, "raw": seed, "jobs": jobs_list, "loadavg": os.getloadavg()}
+
+
+def print_piper(p: dict) -> None:
+    print("\nPiper (en_US-joe-medium), seed cold against bare_piper.py (piper-tts, whole text, one process | ffmpeg)")
+    print(f"  {'':10} {'wall s':>8} {'x bare':>7} {'audio s':>8} {'cpu s':>7} {'largest MB':>11} {'tree MB':>8}")
+    for k, r in p["seed"].items():
+        print(f"  {k:10} {r['wall_s']:8.1f} {r['ratio']:7.2f} {r['audio_s']:8.1f} {r['cpu_s']:7.1f} {r['max_rss_mb']:11.1f} {r['tree_peak_mb']:8.1f}")
+    for g in p["generated"]:
+        print(f"  {g['words']:>7} words: {g['wall_s']:.0f} s wall, {g['audio_s'] / 60:.1f} min audio, {g['realtime']:.1f}x realtime, "
+              f"{g['ms_per_word']:.1f} ms/word, largest {g['max_rss_mb']:.0f} MB, tree {g['tree_peak_mb']:.0f} MB")
+    if len(p["generated"]) > 1:
+        a, b = p["generated"][0], p["generated"][-1]
+        print(f"  growth {a['words']} -> {b['words']} words: time per word x{b['ms_per_word'] / a['ms_per_word']:.2f} (1.0 = linear)")
+    bare = p["seed"]["bare"]
+    best = min((r for k, r in p["seed"].items() if k != "bare"), key=lambda r: r["ratio"])
+    big = next((g for g in reversed(p["generated"]) if g["words"] >= 29000), None)
+    largest = max([r["max_rss_mb"] for k, r in p["seed"].items() if k != "bare"] + [g["max_rss_mb"] for g in p["generated"]])
+    print("Piper targets")
+    print(f"  cold/bare      {best['ratio']:8.2f}x  (target <= {PIPER_TARGETS['cold/bare']:g})  {verdict(best['ratio'], PIPER_TARGETS['cold/bare'])}")
+    if big:
+        print(f"  realtime_30k   {big['realtime']:8.1f}x  (target >= {PIPER_TARGETS['realtime_30k']:g})  {verdict(big['realtime'], PIPER_TARGETS['realtime_30k'], True)}")
+    print(f"  largest proc   {largest:6.0f} MB  (target <= bare {bare['max_rss_mb']:.0f} MB and < {PIPER_TARGETS['peak_rss_mb']:g})  "
+          f"{'PASS' if largest <= bare['max_rss_mb'] and largest < PIPER_TARGETS['peak_rss_mb'] else 'FAIL'}")
 
 
 def print_table(res: dict, out: Path) -> None:

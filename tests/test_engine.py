@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiobook import engine as E
+from audiobook import engines as E
 from audiobook.errors import EngineError, VoiceError
 from audiobook.models import Utterance, VoiceProfile
 
@@ -124,7 +124,7 @@ def test_unknown_language_lists_languages():
 
 
 def test_unknown_engine():
-    with pytest.raises(VoiceError, match="pyttsx3, test"):
+    with pytest.raises(VoiceError, match="pyttsx3, piper, test"):
         E.get_engine("festival")
 
 
@@ -268,3 +268,56 @@ def test_real_engine_unknown_voice_lists_voices(espeak):
         espeak.resolve(VoiceProfile("x", voice="gmw/klingon"))
     assert "gmw/en-us" in str(err.value)
     assert espeak.resolve(VoiceProfile("x", voice="gmw/en-us")) == "gmw/en-us"
+
+
+@pytest.mark.slow
+def test_phoneme_entry_changes_what_espeak_says(tmp_path):
+    """pyttsx3's eSpeak driver reads a lexicon's [[ ]] as phonemes (espeakPHONEMES): eSpeak's
+    own phonemes for "Idris" give exactly the plain text's audio, others change it."""
+    from audiobook.speech import to_speech
+    from audiobook.synth import speak
+
+    text = "They met in Idris at dawn."
+    profile = VoiceProfile("narrator", language="en-us", gender="male", rate=160)
+
+    def spoken(lexicon: dict, name: str) -> np.ndarray:
+        # one utterance a call: each is spoken by a fresh eSpeak (synth.speak), so eSpeak's
+        # state between texts cannot make two equal texts differ
+        (clip,) = speak([Utterance(name, to_speech(text, lexicon=lexicon), profile)], engine="pyttsx3",
+                        use_cache=False, workdir=tmp_path / name)
+        return read_wav(clip.path)[0]
+
+    plain = spoken({}, "plain")
+    same = spoken({"Idris": "[['aIdrIs]]"}, "same")       # what eSpeak says for Idris anyway
+    fixed = spoken({"Idris": "[['IdrIs]]"}, "fixed")       # ID-riss
+    assert np.array_equal(plain, same)
+    assert not np.array_equal(plain, fixed)
+
+
+def test_lexicon_check_tells_entries_that_change_nothing(tmp_path):
+    from audiobook.engines.espeak import phonemes
+    from audiobook.speech.lexicon import check, entries
+
+    words = entries({"Magnus": "Magnus", "Jace": "Jayce", "Seelie": "Seely", "Camille": "Kameel",
+                     "Idris": {"phonemes": "'IdrIs"}, "Isabelle": {"phonemes": ",IseIb'El"}})
+    found = {c.word: c for c in check(words, lambda texts: phonemes(texts, "en-us"))}
+    assert {w for w, c in found.items() if not c.changes} == {"Magnus", "Jace", "Seelie", "Isabelle"}
+    assert (found["Idris"].before, found["Idris"].after) == ("'aIdrIs", "'IdrIs")
+    assert found["Camille"].after == "k'ami:l"           # a change, stress and all
+
+
+def test_lexicon_check_command(tmp_path):
+    from click.testing import CliRunner
+
+    from audiobook.cli import main
+
+    work = tmp_path / "w.txt"
+    work.write_text("Magnus and Idris.\n")
+    (tmp_path / "w.toml").write_text('title = "W"\nlanguage = "en-GB"\n[lexicon]\nMagnus = "Magnus"\n')
+    result = CliRunner().invoke(main, ["lexicon", "check", str(work), "--json"])
+    assert result.exit_code == 1                      # an entry changes nothing
+    report = __import__("json").loads(result.output)
+    assert report["espeak_voice"] == "en-gb"          # the work's accent
+    assert {e["word"]: e["changes"] for e in report["entries"]} == {"Isabelle": True, "Idris": True, "Magnus": False}
+    clean = CliRunner().invoke(main, ["lexicon", "check"])
+    assert clean.exit_code == 0 and "2 change what is said, 0 change nothing" in clean.output

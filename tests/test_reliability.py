@@ -31,7 +31,7 @@ from lxml import etree
 from mutagen.id3 import ID3
 
 from audiobook.cli import main
-from audiobook.engine import get_engine
+from audiobook.engines import get_engine
 from audiobook.render import WORK_PREFIX, RenderOptions, render
 
 from .audio_checks import ffprobe, needs_ffprobe
@@ -693,7 +693,7 @@ def test_one_100k_character_line_real_speech_is_complete(tmp_path):
 
 def test_loudness_sample_of_one_long_paragraph_is_bounded(tmp_path):
     from audiobook import assemble
-    from audiobook.engine import write_wav
+    from audiobook.engines import write_wav
     from audiobook.models import Piece, Program
 
     rate = 22050

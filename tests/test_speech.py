@@ -459,15 +459,37 @@ def test_lexicon_object_is_reusable():
 def test_load_lexicon_reads_voices_folder(monkeypatch):
     monkeypatch.chdir(ROOT)
     words = load_lexicon()
-    assert words["Camille"] == "Kameel" and words["Seelie"] == "Seely"
+    assert words["Idris"] == "[['IdrIs]]" and words["Isabelle"] == "[['Iz@bEl]]"   # phoneme entries
 
 
 def test_load_lexicon_work_entries_win(monkeypatch):
     monkeypatch.chdir(ROOT)
-    words = load_lexicon({"camille": "Ka-meal", "Raziel": "Razz-ee-el"})
-    assert "Camille" not in words                      # replaced, ignoring case
-    assert words["camille"] == "Ka-meal" and words["Raziel"] == "Razz-ee-el"
-    assert say("Camille prayed to Raziel", lexicon=words) == "Ka-meal prayed to Razz-ee-el"
+    words = load_lexicon({"idris": "Id-riss", "Raziel": "Razz-ee-el"})
+    assert "Idris" not in words                        # replaced, ignoring case
+    assert words["idris"] == "Id-riss" and words["Raziel"] == "Razz-ee-el"
+    assert say("Idris prayed to Raziel", lexicon=words) == "Id-riss prayed to Razz-ee-el"
+
+
+def test_phoneme_entries_keep_the_word_and_say_the_possessive():
+    from audiobook.engines import espeak_input, plain_words
+    from audiobook.speech.lexicon import entries
+
+    lex = entries({"Magnus": {"phonemes": "m'agn@s"}, "Alec": {"phonemes": "'alEk"}, "Camille": "Kameel"})
+    said = say("Magnus met ALEC at Alec's door, Magnus's loft, Camille's dress.", lexicon=lex)
+    assert said == ("[[m'agn@s|Magnus]] met [['alEk|ALEC]] at [['alEks|Alec's]] door, "
+                    "[[m'agn@sI#z|Magnus's]] loft, Kameel's dress.")
+    assert espeak_input(said).startswith("[[m'agn@s]] met [['alEk]] at [['alEks]] door, [[m'agn@sI#z]] loft")
+    assert plain_words(said) == "Magnus met ALEC at Alec's door, Magnus's loft, Kameel's dress."
+
+
+@pytest.mark.parametrize("entry", [{"phonemes": ""}, {"phonemes": "a]]b"}, {"respell": "x"}, {"phonemes": "x", "other": 1}, 3])
+def test_bad_lexicon_entry_is_one_line_naming_the_file(entry):
+    from audiobook.errors import InputError
+    from audiobook.speech.lexicon import entries
+
+    with pytest.raises(InputError) as err:
+        entries({"Magnus": entry}, "voices/lexicon.toml")
+    assert str(err.value).startswith("voices/lexicon.toml: lexicon entry 'Magnus'") and "\n" not in str(err.value)
 
 
 def test_load_lexicon_uses_first_folder_with_a_lexicon(monkeypatch, tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from audiobook import engine as E
+from audiobook import engines as E
 from audiobook import synth as S
 from audiobook.errors import EngineError
 from audiobook.models import Utterance, VoiceProfile

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -26,9 +27,39 @@ def test_shipped_profiles_load():
     assert {"narrator", "notes"} <= set(profiles)
     assert "lexicon" not in profiles
     narrator, notes = profiles["narrator"], profiles["notes"]
-    assert narrator == VoiceProfile("narrator", "pyttsx3", None, "en", "male", 160, 50, 1.0)
+    assert narrator == VoiceProfile("narrator", "pyttsx3", None, "en-us", "male", 160, 50, 1.0)   # American by choice
     assert (notes.language, notes.gender, notes.rate, notes.pitch) == ("en-us", "female", 170, 65)
     assert 150 <= narrator.rate <= 170
+
+
+def test_shipped_neural_profiles_and_engine_switch():
+    from audiobook.voices import for_engine
+
+    profiles = load_profiles([REPO_VOICES])
+    assert profiles["narrator-piper"].engine == profiles["notes-piper"].engine == "piper"
+    assert profiles["narrator-piper"].model == "en_US-joe-medium"
+    switched = for_engine(profiles, "piper")
+    assert switched["narrator"] == dataclasses.replace(profiles["narrator-piper"], name="narrator")
+    assert switched["notes"] == dataclasses.replace(profiles["notes-piper"], name="notes")
+    assert switched["dialogue"] == dataclasses.replace(profiles["dialogue"], engine="piper")   # no own: same settings
+    assert for_engine(profiles, None) == profiles
+    assert for_engine(profiles, "pyttsx3")["narrator"] == profiles["narrator"]
+
+
+def test_work_language_sets_the_accent():
+    from audiobook.voices import with_accent
+
+    profiles = load_profiles([REPO_VOICES])
+    british = with_accent(profiles, "en-GB")
+    assert british["narrator"].language == british["notes"].language == "en-gb"
+    assert with_accent(profiles, "en") == profiles          # no region: each profile's own accent
+    assert with_accent(profiles, "fr-FR")["narrator"].language == "en-us"   # another language: not an accent
+
+
+def test_profile_model_path_is_relative_to_the_profile(tmp_path):
+    (tmp_path / "v.toml").write_text('engine = "piper"\nmodel = "models/x.onnx"\nspeaker = 3\n')
+    profile = load_profile(tmp_path / "v.toml")
+    assert profile.model == str(tmp_path / "models" / "x.onnx") and profile.speaker == "3"
 
 
 def test_default_dirs_find_the_shipped_profiles():
@@ -123,7 +154,7 @@ def test_precedence_override_then_sidecar_then_default(profiles):
 
 
 def test_unknown_profile_lists_profiles(profiles):
-    with pytest.raises(VoiceError, match="unknown voice profile 'robot'.*narrator, notes"):
+    with pytest.raises(VoiceError, match="unknown voice profile .robot.*narrator, narrator-piper, notes"):
         cast(make_script(), profiles, overrides={"body": "robot"})
     with pytest.raises(VoiceError, match="sidecar.*'robot'"):
         cast(make_script({"note": "robot"}), profiles)

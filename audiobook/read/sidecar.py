@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..models import METADATA_LIMITS, Interludes, Metadata, clean_text
+from ..speech.lexicon import entries as lexicon_entries
 
 
 # Sidecar key -> Metadata field (the sidecar says "author" and "fandom", one or a list).
@@ -109,7 +110,7 @@ def read_toml(sidecar: Path) -> dict[str, object]:
     if "cast" in raw:
         out["cast"] = _names(raw["cast"], "cast", sidecar)
     if "lexicon" in raw:
-        out["lexicon"] = {str(k): str(v) for k, v in raw["lexicon"].items()}
+        out["lexicon"] = lexicon_entries(raw["lexicon"], sidecar)
     if "interludes" in raw:
         out["interludes"] = _interludes(raw["interludes"], base, sidecar)
     return out

@@ -35,7 +35,9 @@ Lexicon (pronunciations, voices/lexicon.toml ``[words]`` plus a work's sidecar `
 whole words only; matching ignores case, but an entry whose spelling matches exactly wins
 over one that matches only when case is ignored (so "Camille", "CAMILLE" and "camille" all
 become "Kameel", and a lexicon may still tell "US" from "us"). The replacement is used as
-written. Keys may be several words ("Magnus Bane"). One compiled regex does all entries.
+written, or, for an entry that gives eSpeak NG phonemes (`{ phonemes = "'IdrIs" }`), as
+`[[phonemes|Word]]` (see `lexicon`). Keys may be several words ("Magnus Bane"). One
+compiled regex does all entries.
 
 Modules: `marks` (scene breaks, URLs, emoticons, slashes, dashes, tidying), `numbers`
 (dates, times, money, fractions, ordinals; the only user of num2words), `abbreviations`,

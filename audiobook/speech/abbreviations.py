@@ -3,7 +3,7 @@
 eSpeak NG stops for a sentence after an abbreviation it does not know ("Capt. Reed",
 "Ms. Smith", "vs. Magnus", "No. 5", "Mt. Everest", "e.g. Harry": a 350 ms pause, measured)
 and spells or garbles others ("Lt." -> "L T", "Jr." -> "J R", "Ave." -> "ah-vay", "Chf.",
-"approx."). The engine's own chunker (`engine.chunk_text`) also cuts long paragraphs at
+"approx."). The engine's own chunker (`engines.chunk_text`) also cuts long paragraphs at
 ". ", so even a title eSpeak reads right ("Mr.", "Dr.") could end a chunk: a full word
 has no period to cut at.
 
