@@ -16,7 +16,8 @@ both sides go through the same steps before they are compared:
    recogniser treat them; "and" inside a number is dropped ("one hundred and twenty" ==
    "one hundred twenty");
 4. a few spelling variants are folded on both sides (British -ise/-our/-tre, "grey",
-   "ok"), since the recogniser writes American spelling whatever the text says.
+   "ok"), since the recogniser writes American spelling whatever the text says, and so
+   are common homophones ("to", "too", "two"): the listener hears the same word.
 
 Every word keeps the time it is (expected to be) said at, its spelling as said (for the
 report) and whether it starts a sentence (a capitalised word elsewhere is a name).
@@ -142,6 +143,19 @@ _SPELLING = (
     (re.compile(r"(?<=\w\w[^aeiou])([tb])re(s|d)?$"), r"\1er\2"),       # centre, theatre, fibre
 )
 _SAME = {"ok": "okay", "grey": "gray", "greys": "grays", "till": "until", "til": "until"}
+# Words that sound the same: a listener cannot tell them apart, so neither can the report
+# (the recogniser picks whichever its language model likes: "too" for "to", "flower" for
+# "flour"). Each group is folded to its first word, on both sides.
+_HOMOPHONES = (
+    "to too two", "there their they're", "your you're", "know no", "knew new", "hear here",
+    "right write", "by buy bye", "for four", "one won", "flour flower", "whole hole",
+    "through threw", "weather whether", "where wear", "would wood", "peace piece", "week weak",
+    "see sea", "meet meat", "be bee", "ate eight", "whose who's", "allowed aloud", "passed past",
+    "morning mourning", "break brake", "road rode", "sun son", "tail tale", "wait weight",
+)
+for _group in _HOMOPHONES:
+    _first, *_rest = _group.split()
+    _SAME.update(dict.fromkeys(_rest, _first))
 
 
 def _canonical(word: str) -> str:
