@@ -177,6 +177,7 @@ def test_written_and_spoken_forms_compare_equal():
         ("The colour of the centre, I apologise.", "The color of the center, I apologize."),
         ("On the 42nd day, OK?", "On the forty-second day, okay?"),
         ("one hundred and twenty", "120"),
+        ("two hundred four", "204"),
     ]
     for written, heard in pairs:
         a = [w.key for w in words_of([Line(written, 0, 1000)])]

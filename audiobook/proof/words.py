@@ -212,17 +212,17 @@ def words_of(lines: list[Line], language: str = "en") -> list[Word]:
     for index, line in enumerate(lines):
         said = to_speech(line.text, "narration", None, language=language)
         span = max(1, len(said))
-        keys: list[tuple[str, str, int, int, bool]] = []
+        keys: list[tuple[str, str, str, int, int, bool]] = []
         for match in _TOKEN.finditer(said):
             token = match.group()
             initial = match.start() == 0 or bool(_SENTENCE_END.search(said[max(0, match.start() - 6):match.start()]))
             parts = _number_words(token, english) if token[0].isdigit() else [token]
             for part in parts:
-                keys.append((_canonical(part), token, match.start(), match.end(), initial))
-        for k, (key, token, start, end, initial) in enumerate(keys):
+                keys.append((_canonical(part), part.lower(), token, match.start(), match.end(), initial))
+        for k, (key, plain, token, start, end, initial) in enumerate(keys):
             # "and" between two number words is part of the number: narrators and
-            # recognisers both say or leave it.
-            if key == "and" and 0 < k < len(keys) - 1 and keys[k - 1][0] in _NUMBER_WORDS and keys[k + 1][0] in _NUMBER_WORDS:
+            # recognisers both say or leave it ("one hundred (and) twenty").
+            if plain == "and" and 0 < k < len(keys) - 1 and keys[k - 1][1] in _NUMBER_WORDS and keys[k + 1][1] in _NUMBER_WORDS:
                 continue
             time = line.start_ms + (line.end_ms - line.start_ms) * start // span
             out.append(Word(key, token, time, initial, index, start, end))
