@@ -525,5 +525,67 @@ def update(source, feed_dir, base_url, dest, endpoint_url, voice_overrides, note
         click.echo(f"Published to {dest}: {len(result.uploaded)} uploaded, {len(result.skipped)} already there")
 
 
+# ---- proof -------------------------------------------------------------------------------
+
+def _clock(ms: int) -> str:
+    minutes, seconds = divmod(ms // 1000, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+@main.command()
+@click.argument("episode", type=click.Path(path_type=Path))
+@click.option("--model", default=None, metavar="NAME_OR_PATH",
+              help="Whisper model in CTranslate2 format: a folder, or a name (tiny.en, small.en, ...) found in the "
+                   "local Hugging Face cache [default: the bundled tiny.en].")
+@click.option("--download", is_flag=True, help="Let --model NAME be downloaded from the Hugging Face Hub when it is not on this machine.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display.")
+@friendly
+def proof(episode, model, download, as_json, quiet):
+    """Listen to an episode with speech recognition and compare it with its transcript.
+
+    EPISODE is an MP3 written by `audiofic render`, with its <name>.vtt next to it.
+    Reports the word error rate (overall and per chapter), the words heard wrong (names
+    first, with times) and any stretch of text missing from the audio. Needs
+    `pip install 'audiofic[proof]'`; nothing is downloaded unless you add --download.
+    """
+    from collections import Counter
+
+    from .proof import ProofOptions
+    from .proof import proof as proof_episode
+
+    progress = Progress(quiet or as_json)
+    progress.LABELS = {**Progress.LABELS, "listen": "Listening"}
+    report = proof_episode(episode, ProofOptions(model=model, download=download), progress)
+    if as_json:
+        _json(report.as_dict())
+        return
+    click.echo(f"{report.episode}: {_clock(report.duration_ms)} heard in {report.listen_seconds:.1f} s "
+               f"({report.speed:.1f}x real time) with {report.model}")
+    click.echo(f"Word error rate {100 * report.wer:.1f}% ({report.errors} errors in {report.words} words: "
+               f"{report.substitutions} heard wrong, {report.deletions} not heard, {report.insertions} extra)")
+    if len(report.chapters) > 1:
+        click.echo(f"\n  {'chapter':<36} {'start':>7} {'words':>6} {'WER':>6}")
+        for c in report.chapters:
+            wer = "-" if c.wer is None else f"{100 * c.wer:.0f}%"
+            click.echo(f"  {c.title[:36]:<36} {_clock(c.start_ms):>7} {c.words:>6} {wer:>6}")
+    if report.missing:
+        click.echo("\nMissing from the audio:")
+        for m in report.missing:
+            text = m.text if len(m.text) <= 70 else m.text[:67] + "..."
+            click.echo(f"  {_clock(m.start_ms)}-{_clock(m.end_ms)}  {m.words} words  \"{text}\"  ({m.chapter})")
+    if report.misheard:
+        click.echo("\nHeard wrong (names first):")
+        for m in report.misheard:
+            heard = Counter(h.heard or "(nothing)" for h in m.heard)
+            said = ", ".join(f'"{w}"' + (f" x{n}" if n > 1 else "") for w, n in heard.most_common(3))
+            times = " ".join(_clock(h.time_ms) for h in m.heard[:6]) + (" ..." if len(m.heard) > 6 else "")
+            click.echo(f"  {m.word:<16} {m.wrong}/{m.said}  as {said}  at {times}")
+    if report.extra:
+        shown = ", ".join(f'"{e.word}" {_clock(e.time_ms)}' for e in report.extra[:8])
+        click.echo(f"\nHeard but not in the text ({len(report.extra)}): {shown}{' ...' if len(report.extra) > 8 else ''}")
+
+
 if __name__ == "__main__":
     main()
