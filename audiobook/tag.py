@@ -279,6 +279,40 @@ def _chapters(tags: ID3) -> tuple[Chapter, ...]:
     return tuple(chapters)
 
 
+# What a file holds, by its first bytes, when it is not MPEG audio (and how to say so).
+_MAGIC = ((4, b"ftyp", "MP4/AAC audio (an .m4a)"), (0, b"OggS", "Ogg audio"), (0, b"RIFF", "a WAV file"),
+          (0, b"fLaC", "FLAC audio"), (0, b"\x1aE\xdf\xa3", "WebM/Matroska"))
+
+
+def _not_mpeg(path: Path) -> str | None:
+    """None if the file's audio starts with an MPEG audio frame (after any ID3v2 tag and zero
+    padding); else what it seems to be. mutagen finds "frames" by searching, and in AAC data
+    it finds false ones: an M4A renamed .mp3 read as MP3 gets a wrong duration and would be
+    listed as audio/mpeg. Content decides, not the name."""
+    with open(path, "rb") as f:
+        head = f.read(10)
+        for offset, magic, name in _MAGIC:
+            if head[offset:offset + len(magic)] == magic:
+                return name
+        start = 0
+        if head[:3] == b"ID3" and len(head) == 10:
+            size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
+            start = 10 + size + (10 if head[5] & 0x10 else 0)   # (a footer, if flagged)
+        f.seek(start)
+        block = f.read(65536).lstrip(b"\0")
+    if len(block) < 4:
+        return "no audio"
+    b0, b1, b2 = block[0], block[1], block[2]
+    frame = b0 == 0xFF and b1 & 0xE0 == 0xE0 and b1 & 0x06 != 0 and b1 & 0x18 != 0x08 \
+        and b2 >> 4 not in (0, 15) and (b2 >> 2) & 3 != 3
+    if frame:
+        return None
+    for offset, magic, name in _MAGIC:
+        if block[offset:offset + len(magic)] == magic:
+            return name
+    return "something other than MPEG audio"
+
+
 def read_episode(mp3: Path) -> Episode:
     """Read an MP3 written by `write_tags` (or any tagged MP3) and its sidecars.
 
@@ -286,6 +320,9 @@ def read_episode(mp3: Path) -> Episode:
     """
     mp3 = Path(mp3)
     try:
+        other = _not_mpeg(mp3)
+        if other:
+            raise FeedError(f"not an MP3 but {other} named .mp3; convert it to MP3 or remove it from the folder", mp3)
         audio = MP3(mp3)
     except (HeaderNotFoundError, MutagenError, OSError) as exc:
         raise FeedError(f"not a readable MP3 ({exc}); remove it from the folder or re-render it", mp3) from None

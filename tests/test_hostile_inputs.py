@@ -287,3 +287,24 @@ def test_credentials_in_the_destination_are_never_printed(tmp_path):
         (line,) = errors(result)
         assert "wJalrXUtnFEMI" not in result.output and "pa55word" not in result.output and "AKIAEXAMPLEKEY" not in result.output
         assert "must not hold a user name or password" in line
+
+
+# ---- 6. audio is told by its content, not its name ------------------------------------------
+
+@needs_ffprobe
+@pytest.mark.parametrize("codec, words", [("aac", "MP4/AAC audio"), ("libvorbis", "Ogg audio"), ("pcm_s16le", "a WAV file")])
+def test_audio_of_another_kind_named_mp3_is_refused_by_its_content(tmp_path, codec, words):
+    """An M4A renamed .mp3 was listed as audio/mpeg, 12 s long for 30 s of sound (mutagen
+    finds false MPEG frames in AAC data). Now the feed names the file and what it holds."""
+    folder = tmp_path / "show"
+    make_episode(folder, "a", title="One", album="W", track=1)
+    fmt = {"aac": "ipod", "libvorbis": "ogg", "pcm_s16le": "wav"}[codec]
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=440:d=30", "-c:a", codec,
+                    "-f", fmt, str(folder / "b.mp3")], check=True)
+    result = cli("feed", folder, "--base-url", BASE)
+    assert result.exit_code == 1
+    (line,) = errors(result)
+    assert "b.mp3" in line and words in line and "convert it to MP3" in line
+    assert not (folder / "feed.xml").exists()
+    (folder / "b.mp3").unlink()                 # the real MP3 alone makes a feed
+    assert cli("feed", folder, "--base-url", BASE).exit_code == 0
