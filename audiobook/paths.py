@@ -47,3 +47,17 @@ def sweep_stale_temps(root: Path) -> None:
                 tmp.unlink(missing_ok=True)
         except OSError:
             pass
+
+
+def publish(tmp: Path, final: Path) -> bool:
+    """Put `tmp` in place as the cache entry `final` unless `final` exists, atomically (a hard
+    link fails if the name is taken): an entry, once published, is never replaced under a
+    render that laid it out. False when another writer got there first."""
+    try:
+        os.link(tmp, final)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:          # a filesystem without hard links: replace
+        os.replace(tmp, final)
+        return True

@@ -97,7 +97,7 @@ def _render_to(engine_name: str, utterance: Utterance, final: Path, once: bool =
     try:
         eng = get_engine(engine_name)
         result = render_once(eng, utterance, tmp) if once else render(eng, utterance, tmp)
-        if not _publish(tmp, final):
+        if not paths.publish(tmp, final):
             # Another render sharing the cache published this clip first. Entries never
             # change once published (a render may have laid out the other one by its
             # length): use theirs.
@@ -107,19 +107,6 @@ def _render_to(engine_name: str, utterance: Utterance, final: Path, once: bool =
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
-
-
-def _publish(tmp: Path, final: Path) -> bool:
-    """Put `tmp` in place as `final` unless `final` exists (atomic: a hard link, which fails
-    if the name is taken). False when another writer got there first."""
-    try:
-        os.link(tmp, final)
-        return True
-    except FileExistsError:
-        return False
-    except OSError:          # a filesystem without hard links: replace, as before
-        os.replace(tmp, final)
-        return True
 
 
 # Worker processes: the initializer creates the process's one engine.

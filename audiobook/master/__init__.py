@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RenderError
-from ..paths import sweep_stale_temps
+from ..paths import publish, sweep_stale_temps
 
 OUTPUT_RATE = 44100         # Apple Podcasts' minimum; every phone plays it
 MONO_TARGET_LUFS = -19.0    # same perceived level as -16 LUFS stereo
@@ -554,7 +554,10 @@ class StretchEncoder:
             samples = _encode_file(counted(), self.rate, part, part, bitrate=self.bitrate, quality=self.quality)
             if sent != stretch.length:
                 raise RenderError(f"a stretch produced {sent} samples instead of {stretch.length}; rerun with --no-cache")
-            os.replace(part, final)
+            if self.cache and stretch.key and not final.exists():
+                publish(part, final)    # a good entry is never replaced: another render may be reading it
+            else:
+                os.replace(part, final)  # (a damaged entry is)
         finally:
             part.unlink(missing_ok=True)
         return _Part.measure(final, samples, keep=bool(self.cache and stretch.key))
