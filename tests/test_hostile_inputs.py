@@ -70,7 +70,7 @@ BAD_SIDECARS = {
     "cast-not-table": ('cast = "narrator"\n', "must be a table"),
     "cast-number": ("[cast]\nAlec = 3\n", "must be a name"),
     "unknown-key": ("colour = \"red\"\n", "unknown sidecar key"),
-    "lexicon-not-table": ('lexicon = "Magnus"\n', "a lexicon is a table"),
+    "lexicon-not-table": ('lexicon = "Magnus"\n', "'lexicon' must be a table"),
     "lexicon-number": ("[lexicon]\nMagnus = 3\n", "lexicon entry 'Magnus'"),
 }
 

@@ -99,8 +99,6 @@ def entries(table: Mapping[str, object], path: Path | str | None = None) -> dict
 
     Raises InputError naming `path` for an entry that is neither a string nor a table
     holding `phonemes` alone."""
-    if not isinstance(table, Mapping):
-        raise InputError('a lexicon is a table: [lexicon] then one word = "how to say it" a line', path)
     out: dict[str, str] = {}
     for word, value in table.items():
         word = str(word)
