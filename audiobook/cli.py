@@ -169,18 +169,25 @@ def plan(inputs, as_json, voice_overrides, notes, lyrics, dialogue):
     """
     from .read import find_inputs, read
     from .segment import segment
-    from .voices import cast, load_profiles, parse_voice_overrides
+    from .voices import cast, load_profiles, parse_voice_overrides, with_language
 
     profiles = load_profiles()
     overrides = parse_voice_overrides(list(voice_overrides))
     docs = []
     for path in find_inputs(list(inputs) or [DEFAULT_INPUT]):
-        script = cast(segment(read(path)), profiles, overrides, _skipped(notes, lyrics), dialogue)
+        segmented = segment(read(path))
+        spoken = with_language(profiles, segmented.document.meta.language)   # the work's language, read or detected
+        script = cast(segmented, spoken, overrides, _skipped(notes, lyrics), dialogue)
         meta = script.document.meta
+        used = {s.voice for s in script.segments if s.voice} | {sp.voice for s in script.segments for sp in s.spans if sp.voice}
+        everyone = {**spoken, **{p.name: p for p in script.profiles.values()}}
         docs.append({
             "input": str(path),
             "title": meta.title,
             "author": meta.author,
+            "language": meta.language,
+            "language_from": "metadata" if "language" in meta.given else "script" if meta.language != "en" else "default",
+            "profiles": {n: {"engine": everyone[n].engine, "language": everyone[n].language} for n in sorted(used) if n in everyone},
             "meta": _meta(meta),
             "segments": [
                 {"index": s.index, "role": s.role, "text": s.text, "speech": s.speech, "voice": s.voice, "chapter": s.chapter,
@@ -292,6 +299,8 @@ def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, di
                 "input": str(e.source),
                 "mp3": str(e.path),
                 "duration_s": round(e.duration_ms / 1000, 3),
+                "language": e.language,
+                "voices": list(e.voices),
                 "chapters": [{"title": c.title, "start_s": c.start_ms / 1000, "end_s": c.end_ms / 1000} for c in e.chapters],
                 "transcript": str(e.transcript),
                 "chapters_json": str(e.chapters_json),

@@ -311,6 +311,7 @@ class Episode:
     published: str = ""
     rating: str = ""
     show: str = ""
+    voices: tuple[str, ...] = ()       # the engine voices that speak it (render --json); not a tag
 
 
 @dataclass(frozen=True)

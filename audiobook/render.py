@@ -42,7 +42,10 @@ from .speech import load_lexicon, to_speech
 from .synth import SpeakStats, speak
 from .master import m4b
 from .tag import read_episode, write_m4b_tags, write_tags
-from .voices import cast, for_engine, load_profiles, resolve_cast, with_accent
+from .speech.language import name as language_name
+from .speech.language import primary as language_primary
+from .speech.language import words as language_words
+from .voices import cast, for_engine, load_profiles, resolve_cast, with_language
 
 Progress = Callable[[str, int, int], None]   # (stage, done, total)
 
@@ -136,8 +139,16 @@ def _parts(script: Script, split: str) -> list[Script]:
 
 
 def _header_text(script: Script, part_title: str | None) -> str:
+    """What the episode says first: the title and the author, then (in English) the
+    fandom, rating, warnings and that a machine reads it. A work in another language hears
+    only its title, author and fandom, in its own voice: the rest would be English words
+    ("Rated", "Warnings", the archive's English labels) said by, say, a Russian voice."""
     meta = script.document.meta
-    words = [meta.title + (f", {part_title}" if part_title else "") + f", by {meta.author}."]
+    own = language_words(meta.language)
+    title = meta.title + (f", {part_title}" if part_title else "")
+    if not own.english:
+        return " ".join(filter(None, [_credit(title, meta, own.by), f"{meta.fandom}." if meta.fandom else ""]))
+    words = [f"{title}, by {meta.author}."]
     if meta.fandom:
         words.append(f"{meta.fandom}.")
     if meta.rating:
@@ -149,14 +160,31 @@ def _header_text(script: Script, part_title: str | None) -> str:
 
 
 def _outro_text(script: Script) -> str:
+    """The credits at the end. In a language other than English: the title and author
+    again, and the songs quoted, without English words around them."""
     meta = script.document.meta
+    own = language_words(meta.language)
+    quoted = script.quoted_songs
+    if not own.english:
+        text = _credit(meta.title, meta, own.by)
+        if quoted:
+            text += " " + "; ".join(_song_credit(s, f", {own.by} " if own.by else ", ") for s in quoted) + "."
+        return text
     text = f"You have been listening to {meta.title}, by {meta.author}."
     if meta.url:
         text += f" The original work is at {meta.url} ."
-    quoted = script.quoted_songs
     if quoted:
         text += " Lyrics quoted from " + "; ".join(_song_credit(s, ", by ") for s in quoted) + "."
     return text + " Thank you for listening."
+
+
+def _credit(title: str, meta, by: str) -> str:
+    """"Title, de Author." (the language's word for "by", where we have one), "Title. Author."
+    (where we have none), or "Title." for a work with no author named: "Anonymous" is English."""
+    if not meta.authors:
+        return f"{title}."
+    authors = ", ".join(meta.authors)       # (meta.author joins the last with an English "and")
+    return f"{title}, {by} {authors}." if by else f"{title}. {authors}."
 
 
 def _song_credit(song, by: str = " - ") -> str:
@@ -165,8 +193,34 @@ def _song_credit(song, by: str = " - ") -> str:
 
 def work_profiles(language: str | None, engine: str | None) -> dict:
     """The voice profiles a work is read with: spoken by `engine` (--engine) and in the
-    work's accent."""
-    return with_accent(for_engine(load_profiles(), engine), language)
+    work's language and accent."""
+    return with_language(for_engine(load_profiles(), engine), language)
+
+
+def _voices_for(utterances: list[Utterance], engine: str | None, meta) -> dict:
+    """profile -> the engine voice id that speaks it, for every profile the utterances use.
+    A profile no installed voice fits raises VoiceError; when that is for want of a voice
+    in the work's language, the message names the language, where it came from and what
+    to do."""
+    from .engines import get_engine
+
+    found: dict = {}
+    for profile in dict.fromkeys(u.profile for u in utterances):
+        name = engine or profile.engine
+        try:
+            found[profile] = get_engine(name).resolve(profile)
+        except VoiceError as exc:
+            if language_primary(profile.language) != language_primary(meta.language) or language_primary(meta.language) == "en":
+                raise
+            source = "its metadata says so" if "language" in meta.given else "detected from its script"
+            if name == "piper":      # the engine's message names the language and what to do
+                raise VoiceError(f"{exc.message} (the work's language: {source})") from None
+            raise VoiceError(
+                f"no {name} voice speaks {language_name(meta.language)}, the work's language ({source}); "
+                f"install a voice for it, or render with another --engine, or set the work's language "
+                f"in its sidecar (language = \"en\") if that is wrong"
+            ) from None
+    return found
 
 
 def _narrated_by(profiles) -> str:
@@ -211,10 +265,11 @@ def render_work(
     one per chapter with split="chapters"."""
     taken = set() if taken is None else taken
     doc = source if isinstance(source, Document) else read(source)
-    profiles = work_profiles(doc.meta.language, options.engine)
     lexicon = load_lexicon(doc.meta.lexicon)
-    script = cast(segment(doc, lexicon), profiles, options.voices, options.skip, options.dialogue)
-    meta = script.document.meta          # with what a header block in the text adds
+    segmented = segment(doc, lexicon)
+    meta = segmented.document.meta       # with what a header block in the text adds, and its language
+    profiles = work_profiles(meta.language, options.engine)
+    script = cast(segmented, profiles, options.voices, options.skip, options.dialogue)
     voices = {**profiles, **script.profiles}   # with the characters' voices
     roles = resolve_cast(profiles, doc.meta.cast, options.voices)
     parts = _parts(script, options.split)
@@ -255,6 +310,10 @@ def render_work(
                 index[seg.index] = len(utterances)
                 utterances.append(Utterance(f"segment {seg.index} ({seg.role}: {seg.text[:40]!r})", seg.speech, voices[seg.voice]))
         plans.append((part, part_title, extra, index))
+
+    # Every voice is found before anything is spoken or written: a work in a language the
+    # engine has no voice for fails at once, in one line that names the language.
+    spoken_by = _voices_for(utterances, options.engine, meta)
 
     # Clips are laid out and encoded while later ones are still being spoken (a small work is
     # spoken in this process, in play order, so the encoder uses the other core meanwhile).
@@ -300,8 +359,9 @@ def render_work(
                 track = part.segments[0].part if split else meta.chapter
                 feed = _feed_fields(meta, part_title, track if split else None, last, options)
                 narrated = _narrated_by({utterances[i].profile for i in (*extra.values(), *_flat(index.values()))})
+                used = tuple(sorted({spoken_by[utterances[i].profile] for i in (*extra.values(), *_flat(index.values()))}))
                 if options.format != "m4b":
-                    episodes.append(_write_episode(program, stream, part, stem, title, track, feed, options, progress, narrated))
+                    episodes.append(_write_episode(program, stream, part, stem, title, track, feed, options, progress, narrated, used))
             if book is not None:
                 episodes.append(_write_audiobook(book, script, programs, [part_title for _, part_title, *_ in plans], options))
             return episodes
@@ -488,7 +548,8 @@ def _feed_fields(meta, part_title: str | None, part: int | None, last: int | Non
 
 
 def _write_episode(program, stream: _Stream, script: Script, stem: str, title: str, track: int | None, feed: dict,
-                   options: RenderOptions, progress: Progress | None, narrated_by: str = "text-to-speech") -> Episode:
+                   options: RenderOptions, progress: Progress | None, narrated_by: str = "text-to-speech",
+                   voices: tuple[str, ...] = ()) -> Episode:
     meta = script.document.meta
     out = options.out_dir
     final = {ext: out / f"{stem}{ext}" for ext in (".mp3", ".jpg", ".vtt", ".chapters.json")}
@@ -518,6 +579,7 @@ def _write_episode(program, stream: _Stream, script: Script, stem: str, title: s
             transcript=final[".vtt"],
             chapters_json=final[".chapters.json"],
             source=script.document.path,
+            voices=voices,
             **feed,
         )
         write_tags(temp[".mp3"], episode)

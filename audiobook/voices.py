@@ -10,7 +10,8 @@ table, then DEFAULT_CAST.
 stands in for `<name>` where there is one (voices/narrator-piper.toml for the narrator),
 else the profile itself is spoken by that engine. A work's language with a region
 (`language = "en-GB"` in its sidecar) sets the accent of the profiles in that language
-(`with_accent`).
+(`with_accent`); a work in another language (`language = "ru"`, or a Cyrillic text) is read
+by every profile in that language (`with_language`).
 """
 
 from __future__ import annotations
@@ -167,6 +168,26 @@ def with_accent(profiles: dict[str, VoiceProfile], language: str | None) -> dict
         name: replace(p, language="-".join(wanted)) if _subtags(p.language)[:1] == wanted[:1] and not p.voice else p
         for name, p in profiles.items()
     }
+
+
+def with_language(profiles: dict[str, VoiceProfile], language: str | None) -> dict[str, VoiceProfile]:
+    """Profiles that read a work written in `language`. English (or none): `with_accent`.
+    Another language: every profile speaks it (the engine then picks its voice for that
+    language), keeping its rate, pitch, gender and variant, so that the narrator, the notes
+    and the characters still sound apart. A profile that names an engine voice id keeps it:
+    that voice was chosen on purpose."""
+    wanted = _subtags(language or "")
+    if not wanted or wanted[0] == "en":
+        return with_accent(profiles, language)
+    tag = "-".join(wanted)
+    out = {}
+    for name, p in profiles.items():
+        own = _subtags(p.language)
+        if p.voice or (own[:1] == wanted[:1] and len(wanted) < 2):
+            out[name] = p                  # its own voice, or the work's language already (its accent kept)
+        else:
+            out[name] = replace(p, language=tag)
+    return out
 
 
 def parse_voice_overrides(specs: list[str] | tuple[str, ...] | None) -> dict[str, str]:

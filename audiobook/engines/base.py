@@ -97,6 +97,35 @@ def _norm_lang(lang: str) -> str:
     return lang.strip().lower().replace("_", "-")
 
 
+# Language tags (as a work's metadata says them) that engines know by another name: eSpeak NG
+# calls Mandarin "cmn" and Cantonese "yue", never "zh".
+LANGUAGE_ALIASES = {
+    "zh": ("cmn",), "zh-cn": ("cmn",), "zh-tw": ("cmn",), "zh-hans": ("cmn",), "zh-hant": ("cmn",),
+    "zh-hk": ("yue",), "zh-yue": ("yue",), "iw": ("he",), "nb": ("no",),
+}
+
+
+def _by_language(voices: list[Voice], lang: str, gender: str | None) -> list[tuple[int, int, str, Voice]]:
+    """The voices that speak `lang`, as (-match, -gender fits, id, voice): an exact match
+    best, then a more general one ("en" for "en-gb"), then a more specific one."""
+    scored = []
+    for v in voices:
+        names = [_norm_lang(code) for code in v.languages]
+        names.append(_norm_lang(v.id.rsplit("/", 1)[-1]))
+        score = 0
+        for code in names:
+            if code == lang:
+                score = max(score, 3)
+            elif lang.startswith(code + "-"):
+                score = max(score, 2)
+            elif code.startswith(lang + "-"):
+                score = max(score, 1)
+        if score:
+            gender_ok = int(bool(gender) and v.gender == gender)
+            scored.append((-score, -gender_ok, v.id, v))
+    return scored
+
+
 def resolve_voice(voices: list[Voice], profile: VoiceProfile, variants: tuple[str, ...] = ()) -> str:
     """Pick a voice: an explicit id must exist; else best language match, then gender.
 
@@ -116,20 +145,10 @@ def resolve_voice(voices: list[Voice], profile: VoiceProfile, variants: tuple[st
         )
     lang = _norm_lang(profile.language or "en")
     scored: list[tuple[int, int, str, Voice]] = []
-    for v in voices:
-        names = [_norm_lang(code) for code in v.languages]
-        names.append(_norm_lang(v.id.rsplit("/", 1)[-1]))
-        score = 0
-        for code in names:
-            if code == lang:
-                score = max(score, 3)
-            elif lang.startswith(code + "-"):
-                score = max(score, 2)
-            elif code.startswith(lang + "-"):
-                score = max(score, 1)
-        if score:
-            gender_ok = int(bool(profile.gender) and v.gender == profile.gender)
-            scored.append((-score, -gender_ok, v.id, v))
+    for wanted in (lang, *LANGUAGE_ALIASES.get(lang, ()), *LANGUAGE_ALIASES.get(lang.split("-")[0], ())):
+        scored = _by_language(voices, wanted, profile.gender)
+        if scored:
+            break
     if not scored:
         langs = sorted({_norm_lang(c) for v in voices for c in v.languages})
         raise VoiceError(

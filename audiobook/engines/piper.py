@@ -30,6 +30,7 @@ from pathlib import Path
 from .. import paths
 from ..errors import EngineError, VoiceError
 from ..models import VoiceProfile
+from ..speech.language import name, primary
 from .base import Engine, Voice, chunk_text, espeak_input, plain_words, write_wav
 from .espeak import declare, enable_phoneme_input
 
@@ -311,11 +312,39 @@ class PiperEngine(Engine):
     def resolve(self, profile: VoiceProfile) -> str:
         """The model's name and content hash, and the speaker: the voice part of a clip's key."""
         if profile not in self._resolved:
-            model = find_model(profile)
+            model = self._model(profile)
             config = self._config(model)
             speaker = speaker_id(config, profile, model)
             self._resolved[profile] = f"{model.name}@{model_hash(model)[:20]}" + (f"#{speaker}" if speaker is not None else "")
         return self._resolved[profile]
+
+    def _model(self, profile: VoiceProfile) -> Model:
+        """The model that speaks the profile: the one it names, when that model speaks the
+        profile's language; else an installed voice that does (a Russian work read with the
+        profiles that name the bundled English voice). An English profile keeps its model
+        whatever it speaks: "en" is also what a profile says when it says no language.
+        Raises VoiceError, naming the language, when no installed voice speaks it."""
+        model = find_model(profile)
+        want = primary(profile.language)
+        if want == "en" or self._language(model) in ("", want):
+            return model
+        for other in find_models():
+            if self._language(other) == want:
+                return other
+        spoken = sorted({lang for m in find_models() if (lang := self._language(m))})
+        raise VoiceError(
+            f"no Piper voice speaks {name(profile.language)} (installed voices speak: {', '.join(spoken) or 'none'}); "
+            "put a Piper voice in that language (an .onnx with its .onnx.json) in a voices/ folder, "
+            "or render with --engine pyttsx3 (eSpeak NG)"
+        )
+
+    def _language(self, model: Model) -> str:
+        """The primary language a model speaks ("en" for en_US), "" when its config does not say."""
+        try:
+            code = read_config(model).get("language", {}).get("code", "")
+        except VoiceError:
+            return ""
+        return primary(code) if code else ""
 
     def _voice(self, model: Model):
         """The loaded voice (an onnxruntime session), once per model in this process."""
@@ -370,7 +399,7 @@ class PiperEngine(Engine):
         import numpy as np
 
         self.spoken = True
-        model = find_model(profile)
+        model = self._model(profile)
         with self._lock:
             voice, config = self._voice(model)
             rate = int(config["audio"]["sample_rate"])

@@ -33,6 +33,12 @@ class TestEngine(Engine):
             Voice("test/en", "Test English", ("en-gb", "en"), "male"),
             Voice("test/en-us", "Test American", ("en-us",), "female"),
             Voice("test/fr", "Test French", ("fr-fr",), "male"),
+            # A few other languages, so that tests of which voice reads a work in which
+            # language need no eSpeak ("cmn", not "zh", as eSpeak NG names Mandarin).
+            Voice("test/de", "Test German", ("de",), "male"),
+            Voice("test/ru", "Test Russian", ("ru",), "male"),
+            Voice("test/cmn", "Test Mandarin", ("cmn",), "male"),
+            Voice("test/ar", "Test Arabic", ("ar",), "male"),
         ]
 
     def synthesize(self, text: str, profile: VoiceProfile, wav_path: Path) -> None:

@@ -33,6 +33,7 @@ from ..errors import InputError
 from ..models import Document, Script, Segment, Span
 from ..speech import Lexicon, load_lexicon, song_announcement
 from ..speech import to_speech as speech_of
+from ..speech.language import detect as detect_language
 from .blocks import cut
 from .chapters import title_headed, title_unheaded
 from .contents import mark_contents
@@ -92,6 +93,10 @@ def segment(doc: Document, lexicon: Mapping[str, str] | Lexicon | None = None) -
         title_headed(body, heading.chapter, last=number == len(parts) - 1)
 
     meta = fill_metadata(doc.meta, [u.label for u in units if u.kind == "label" and u.region == "front"]).bounded()
+    if "language" not in meta.given and (found := detect_language(doc.text)):
+        # No source says: the script the text is written in does (a Cyrillic text is read
+        # in Russian, not spelt out letter by letter by the English voice).
+        meta = replace(meta, language=found)
     document = doc if meta is doc.meta else replace(doc, meta=meta)
     dialogue, characters = mark_dialogue(units, meta.characters)
     segments = _segments(units, lex, meta.language, dialogue)

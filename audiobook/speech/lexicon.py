@@ -190,14 +190,14 @@ def check_work(work: Path | None = None, profile: str = "narrator", engine: str 
     from ..engines import espeak_voice
     from ..engines.espeak import phonemes
     from ..errors import VoiceError
-    from ..voices import for_engine, load_profiles, with_accent
+    from ..voices import for_engine, load_profiles, with_language
 
     meta = None
     if work is not None:
         from ..read import read
 
         meta = read(work).meta
-    profiles = with_accent(for_engine(load_profiles(), engine), meta.language if meta else None)
+    profiles = with_language(for_engine(load_profiles(), engine), meta.language if meta else None)
     if profile not in profiles:
         raise VoiceError(f"unknown voice profile {profile!r}; profiles: {', '.join(sorted(profiles))}")
     chosen = profiles[profile]
