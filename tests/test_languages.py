@@ -185,3 +185,13 @@ def test_espeak_reads_russian_in_its_russian_voice(tmp_path):
     words = len(re.findall(r"\w+", RUSSIAN)) + 4        # "2019" and "17" are said as two or three words each
     nominal = words * 60 / 160                          # the narrator's 160 words a minute
     assert 0.5 * nominal <= seconds <= 1.6 * nominal + 3, (seconds, nominal)
+
+
+def test_lexicon_check_hears_the_work_in_its_language(tmp_path):
+    """`lexicon check` takes the language as render does (the script, when no metadata says),
+    and asks eSpeak NG for its name of it ("cmn" for Mandarin: it has no voice "zh")."""
+    text = write(tmp_path, "harbour", MANDARIN, '[lexicon]\n"小明" = "晓明"\n')
+    result = cli("lexicon", "check", text)
+    assert "Traceback" not in result.output
+    assert "eSpeak NG voice cmn" in result.output.splitlines()[0], result.output
+    assert re.search(r"小明.*CHANGES NOTHING", result.output)     # the same syllables: it changes nothing

@@ -16,7 +16,8 @@ import threading
 from ..errors import VoiceError
 from .base import (
     MAX_CHUNK_CHARS, PHONEME_BLOCK, RETRIES, SAMPLE_RATE, Engine, Voice, check_clip, chunk_text, count_words,
-    duration_bounds, espeak_input, failed, join_wavs, plain_words, render, render_once, resolve_voice, write_wav,
+    LANGUAGE_ALIASES, duration_bounds, espeak_input, failed, join_wavs, plain_words, render, render_once, resolve_voice,
+    write_wav,
 )
 from .pyttsx3 import Pyttsx3Engine
 from .test import TestEngine
@@ -57,4 +58,8 @@ def espeak_voice(profile) -> str:
         from .piper import find_model, read_config
 
         return read_config(find_model(profile)).get("espeak", {}).get("voice", "en-us")
-    return (profile.voice or profile.language or "en").split("+")[0]
+    if profile.voice:
+        return profile.voice.split("+")[0]
+    language = profile.language or "en"
+    # (eSpeak NG knows some languages by another name: Mandarin is "cmn", never "zh")
+    return LANGUAGE_ALIASES.get(language.strip().lower().replace("_", "-"), (language,))[0]

@@ -193,11 +193,16 @@ def check_work(work: Path | None = None, profile: str = "narrator", engine: str 
     from ..voices import for_engine, load_profiles, with_language
 
     meta = None
+    language = None
     if work is not None:
         from ..read import read
+        from .language import detect
 
-        meta = read(work).meta
-    profiles = with_language(for_engine(load_profiles(), engine), meta.language if meta else None)
+        doc = read(work)
+        meta = doc.meta
+        # the language the work is read in, as render decides it: its metadata, else its script
+        language = meta.language if "language" in meta.given else (detect(doc.text) or meta.language)
+    profiles = with_language(for_engine(load_profiles(), engine), language)
     if profile not in profiles:
         raise VoiceError(f"unknown voice profile {profile!r}; profiles: {', '.join(sorted(profiles))}")
     chosen = profiles[profile]
