@@ -75,16 +75,23 @@ def sine(path: Path, seconds: float = 3) -> Path:
 # ---- covers --------------------------------------------------------------------------------
 
 
-def test_a_fifo_cover_is_one_line_and_never_blocks(tmp_path):
-    """Opening a FIFO waits for a writer: before, the render hung there forever."""
+def test_a_fifo_or_device_cover_or_sidecar_is_one_line_and_never_blocks(tmp_path):
+    """Opening a FIFO waits for a writer: before, the render hung there forever (a FIFO
+    sidecar was silently taken for none). A device is refused without being read."""
     folder = works(tmp_path, "Title: Piped\nAuthor: Me\n\nA story.\n", 'cover = "cover.fifo"\n')
     os.mkfifo(folder / "cover.fifo")
+    (folder / "device.txt").write_text("Title: Zeros\nAuthor: Me\n\nA story.\n", encoding="utf-8")
+    (folder / "device.toml").write_text('cover = "/dev/zero"\n', encoding="utf-8")
+    (folder / "piped.txt").write_text("Title: Side\nAuthor: Me\n\nA story.\n", encoding="utf-8")
+    os.mkfifo(folder / "piped.toml")
     cmd = [sys.executable, "-m", "audiobook.cli", "render", str(folder), "-o", str(tmp_path / "out"),
            "--cache-dir", str(tmp_path / "cache"), "--engine", "test", "-j", "1", "--json", "-q"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 1, proc.stderr
-    (line,) = errors(proc.stdout + proc.stderr, proc.stderr)
-    assert "cover.fifo: is a FIFO (named pipe), not an image file" in line and "bad.toml" in line, line
+    fifo, device, sidecar = errors(proc.stdout + proc.stderr, proc.stderr)
+    assert "cover.fifo: is a FIFO (named pipe), not an image file" in fifo and "bad.toml" in fifo, fifo
+    assert "/dev/zero: is a device, not an image file" in device and "device.toml" in device, device
+    assert "piped.toml: sidecar is a FIFO (named pipe), not a file" in sidecar, sidecar
     assert outputs(proc.stdout) == ["good.mp3"]
 
 
