@@ -24,6 +24,7 @@ from .engines.base import plain_words
 from .errors import InputError, RenderError
 from .master import LoudnessMeter, clip_steps, ffmpeg_exe, why_ffmpeg_failed
 from .models import STORY_ROLES, Chapter, Clip, Cue, Piece, Program, Script, Segment, Span
+from .paths import NotRegularFile, check_regular
 
 CUE_CHARS = 65            # WebVTT line length that reads well on a phone
 MUSIC_BELOW_SPEECH = 4.0  # interludes sit this many LU under the speech
@@ -142,10 +143,52 @@ def _song_file(script: Script, seg: Segment) -> Path | None:
     wanted = seg.song.title.casefold() if seg.song else ""
     for title, path in files.items():
         if title.casefold() == wanted:
-            if not path.is_file():
-                raise InputError(f"interlude file for '{seg.song.title}' not found; fix [interludes.files] in the sidecar", path)
+            try:
+                check_regular(path)   # ffmpeg opening a FIFO would wait for a writer forever
+            except FileNotFoundError:
+                raise InputError(f"interlude file for '{seg.song.title}' not found; fix [interludes.files] in the sidecar", path) from None
+            except NotRegularFile as exc:
+                raise InputError(f"interlude file for '{seg.song.title}' is {exc.kind}, not a song file; "
+                                 "fix [interludes.files] in the sidecar", path) from None
+            except OSError as exc:
+                raise InputError(f"cannot read the interlude file for '{seg.song.title}' ({exc.strerror or exc}); "
+                                 "fix [interludes.files] in the sidecar", path) from None
             return path
     return None
+
+
+def check_songs(script: Script, placement: str | None = None) -> None:
+    """Check every song file the episode plays before anything is spoken: a regular file
+    that ffmpeg decodes to at least a second of audio. One second is decoded (the bundled
+    ffmpeg; no ffprobe needed), so a long song costs no more than a short one."""
+    checked: set[Path] = set()
+    for seg in program_order(script, placement):
+        if seg.song is None or not seg.spoken:
+            continue
+        path = _song_file(script, seg)
+        if path is None or path in checked:
+            continue
+        checked.add(path)
+        result = _decode(path, 0.0, 1.0, SONG_CHECK_RATE)
+        if result.returncode != 0:
+            why = why_ffmpeg_failed(result.returncode, result.stderr)
+            raise InputError(f"cannot decode song file ({why}); give an MP3, M4A, OGG, FLAC or WAV", path)
+        if len(result.stdout) < 2 * SONG_CHECK_RATE:
+            raise InputError("song file holds less than a second of audio", path)
+
+
+SONG_CHECK_RATE = 8000   # enough to tell audio from none; cheap to decode
+
+
+def _decode(path: Path, offset: float, seconds: float, rate: int) -> subprocess.CompletedProcess:
+    """`seconds` of the song from `offset`, as mono 16-bit samples at `rate`. -ss before -i:
+    ffmpeg seeks in the file, so neither decoding time nor memory grows with the song."""
+    cmd = [
+        ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
+        "-ss", f"{offset:.3f}", "-t", f"{seconds:.3f}", "-i", str(path),
+        "-vn", "-ac", "1", "-ar", str(rate), "-f", "s16le", "pipe:1",
+    ]
+    return subprocess.run(cmd, capture_output=True)
 
 
 def program_order(script: Script, placement: str | None = None) -> tuple[Segment, ...]:
@@ -502,12 +545,7 @@ def _excerpt(piece: Piece, rate: int) -> np.ndarray:
     """A faded excerpt of a song the user owns, decoded by ffmpeg, faded with pydub."""
     seconds = piece.length / rate
     for offset in (piece.offset_ms / 1000, 0.0):
-        cmd = [
-            ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
-            "-ss", f"{offset:.3f}", "-t", f"{seconds:.3f}", "-i", str(piece.source),
-            "-vn", "-ac", "1", "-ar", str(rate), "-f", "s16le", "pipe:1",
-        ]
-        result = subprocess.run(cmd, capture_output=True)
+        result = _decode(piece.source, offset, seconds, rate)
         if result.returncode != 0:
             why = why_ffmpeg_failed(result.returncode, result.stderr)
             raise InputError(f"cannot decode song file ({why}); give an MP3, M4A, OGG, FLAC or WAV", piece.source)

@@ -13,12 +13,14 @@ import hashlib
 import io
 import os
 import uuid
+import warnings
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from .errors import FeedError, InputError
 from .models import Metadata
+from .paths import NotRegularFile, open_regular
 
 COVER_SIZE = 1400
 MAX_COVER_BYTES = 500 * 1024
@@ -65,23 +67,80 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _open(path: Path, error: type, what_to_do: str) -> Image.Image:
+# Decoded, a pixel takes 4 bytes (Pillow keeps RGB as RGBX): 40 MP is 160 MB, within the
+# 300 MB a render may take. Photos of any camera fit; a bigger JPEG is decoded scaled down.
+MAX_PIXELS = 40_000_000
+
+
+def _open(path: Path, error: type, what_to_do: str, *, side: int | None = None) -> Image.Image:
+    """The image at `path`, decoded, in its EXIF orientation; its `format` kept.
+
+    Everything is checked before pixels are decoded: a regular file (a FIFO would block),
+    an image Pillow knows, at most MAX_PIXELS. With `side`, the caller wants a square of
+    that many pixels: a JPEG is decoded at 1/2, 1/4 or 1/8 scale when that is still
+    enough, and the image comes back as its centred square, shrunk by a whole factor to
+    no less than `side` (one small copy, not a full-size crop and conversion)."""
     path = Path(path)
     try:
-        with Image.open(path) as image:
-            image.load()
-            fmt = image.format
-            image = ImageOps.exif_transpose(image)
-            image.format = fmt
+        handle = open_regular(path)
     except FileNotFoundError:
         raise error(f"no such image file; {what_to_do}", path) from None
-    except IsADirectoryError:
-        raise error(f"is a folder, not an image; {what_to_do}", path) from None
+    except NotRegularFile as exc:
+        raise error(f"is {exc.kind}, not an image file; {what_to_do}", path) from None
+    except OSError as exc:
+        raise error(f"cannot read the image ({exc.strerror or exc}); {what_to_do}", path) from None
+    try:
+        with handle:
+            with warnings.catch_warnings():
+                # Pillow's own warning (past 89 MP) would reach the terminal; MAX_PIXELS, lower, is checked below
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                opened = Image.open(handle)
+            with opened as image:   # header read, nothing decoded yet
+                fmt = image.format
+                if side is not None and fmt == "JPEG":
+                    image.draft(image.mode, (side, side))
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise error(
+                        f"image is {width}x{height} px ({width * height / 1e6:.0f} megapixels; at most "
+                        f"{MAX_PIXELS // 1_000_000} are read); scale it down, or {what_to_do}", path,
+                    )
+                image.load()
+                if side is not None:
+                    image = _centre_reduced(image, side)
+                ImageOps.exif_transpose(image, in_place=True)   # (no copy when it is upright already)
+                image.format = fmt
+    except Image.DecompressionBombError:   # past Pillow's own hard limit (179 MP), refused on opening
+        raise error(f"image has far too many pixels (at most {MAX_PIXELS // 1_000_000} megapixels are read); scale it down, or {what_to_do}", path) from None
     except UnidentifiedImageError:
         raise error(f"not an image Pillow can read; {what_to_do}", path) from None
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise error(f"cannot read the image ({exc}); {what_to_do}", path) from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:   # a damaged file: Pillow's decoders raise all of these
+        raise error(f"cannot read the image ({' '.join(str(exc).split()) or type(exc).__name__}); {what_to_do}", path) from None
     return image
+
+
+STRIP_PIXELS = 2_000_000   # _centre_reduced shrinks a big image this many pixels at a time
+
+
+def _centre_reduced(image: Image.Image, side: int) -> Image.Image:
+    """The centred square of a loaded `image`, shrunk by a whole factor to no less than
+    `side` px (or as it is, if smaller). Cut and shrunk a strip at a time: Pillow converts
+    an image with alpha to premultiplied form to shrink it, a full-size copy were it done
+    whole. Palette and 16-bit images cannot be averaged: every factor-th pixel is kept
+    (the final resize to `side` smooths them)."""
+    width, height = image.size
+    square = min(width, height)
+    left, top = (width - square) // 2, (height - square) // 2
+    factor = max(1, square // side)
+    if image.mode in ("1", "P", "PA") or image.mode.startswith("I;16"):
+        return image.resize((square // factor,) * 2, Image.Resampling.NEAREST, box=(left, top, left + square, top + square))
+    rows = factor * max(1, STRIP_PIXELS // (square * factor))   # whole blocks of `factor` rows
+    out = Image.new(image.mode, (-(-square // factor),) * 2)
+    for y in range(0, square, rows):
+        strip = image.crop((left, top + y, left + square, top + min(square, y + rows)))   # (reduce's box= would convert it all)
+        out.paste(strip.reduce(factor), (0, y // factor))
+    out.info = dict(image.info)   # the EXIF orientation goes along
+    return out
 
 
 def _square(image: Image.Image, size: int) -> Image.Image:
@@ -172,20 +231,25 @@ def _draw_art(title: str, lines_below: list[str], size: int) -> Image.Image:
     return image
 
 
-def make_cover(meta: Metadata, out: Path) -> Path:
-    """Write the episode cover for `meta` to `out` (1400x1400 RGB JPEG under 500 KB).
+def cover_jpeg(meta: Metadata) -> bytes:
+    """The episode cover for `meta`: a 1400x1400 RGB JPEG under 500 KB.
 
     Uses meta.cover (any image Pillow reads, centre-cropped to a square) if set, otherwise
     draws one from the title, author and fandom. Raises InputError for an unusable image.
     """
     if meta.cover is not None:
         where = f"the cover set in {meta.sidecar.name}" if meta.sidecar else "the cover"
-        image = _open(Path(meta.cover), InputError, f"fix {where} or remove it to get a generated cover")
+        image = _open(Path(meta.cover), InputError, f"fix {where} or remove it to get a generated cover", side=COVER_SIZE)
         image = _square(image, COVER_SIZE)
     else:
         below = [f"by {meta.author}" if meta.author else "", meta.fandom]
         image = _draw_art(meta.title, below, COVER_SIZE)
-    return _write_atomic(_jpeg_bytes(image), Path(out))
+    return _jpeg_bytes(image)
+
+
+def make_cover(meta: Metadata, out: Path) -> Path:
+    """Write the episode cover for `meta` (see cover_jpeg) to `out`."""
+    return _write_atomic(cover_jpeg(meta), Path(out))
 
 
 def make_show_art(title: str, author: str, out: Path, *, size: int = SHOW_MIN) -> Path:
@@ -204,7 +268,7 @@ def check_artwork(path: Path, fixed: Path) -> Path:
     Raises FeedError if the image cannot be read or is too small to scale up.
     """
     path = Path(path)
-    image = _open(path, FeedError, "give a square JPEG or PNG of 1400-3000 px with --image")
+    image = _open(path, FeedError, "give a square JPEG or PNG of 1400-3000 px with --image")   # (whole: it may be used as it is)
     width, height = image.size
     fmt = (image.format or "").upper()
     side = min(width, height)

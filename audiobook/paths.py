@@ -1,10 +1,12 @@
-"""Where audiofic finds voice profiles and keeps its clip cache."""
+"""Where audiofic finds voice profiles and keeps its clip cache; and which paths are files."""
 
 from __future__ import annotations
 
 import os
+import stat
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -61,3 +63,48 @@ def publish(tmp: Path, final: Path) -> bool:
     except OSError:          # a filesystem without hard links: replace
         os.replace(tmp, final)
         return True
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+class NotRegularFile(OSError):
+    """A path that is there but is no regular file; `kind` says what it is ("a FIFO (named pipe)")."""
+
+    def __init__(self, kind: str, path: Path):
+        super().__init__(f"is {kind}, not a regular file")
+        self.kind, self.filename = kind, str(path)
+
+
+def check_regular(path: Path) -> None:
+    """Raise NotRegularFile unless `path` is a regular file (FileNotFoundError if it is not
+    there). Asked of stat, before anything opens it: opening a FIFO waits for a writer that
+    may never come, and a device may never end."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise NotRegularFile(_kind(mode), path)
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading if it is a regular file, else NotRegularFile. Checked with
+    stat first (opening a device can act on it), then opened without blocking and checked
+    again on what was opened: a FIFO put in its place in between cannot block either."""
+    check_regular(path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(_kind(mode), path)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

@@ -280,6 +280,11 @@ def render_work(
     # A text that is one chapter of a longer work (a sidecar `chapter = N`, or a work
     # folder followed by `audiofic update`) is titled like a split-off chapter.
     chapter_of_work = not split and meta.chapter is not None
+    # The files the work names (cover, songs) are checked before a word is spoken: a bad one
+    # fails the work in seconds, not after it has all been spoken and encoded.
+    cover = _cover(meta, paths.cache_dir(options.cache_dir) / "covers" if options.use_cache else None)
+    for part in parts:
+        assembly.check_songs(part, options.placement)
 
     # Everything every part says, in one batch, so the workers stay busy across parts.
     utterances: list[Utterance] = []
@@ -361,9 +366,9 @@ def render_work(
                 narrated = _narrated_by({utterances[i].profile for i in (*extra.values(), *_flat(index.values()))})
                 used = tuple(sorted({spoken_by[utterances[i].profile] for i in (*extra.values(), *_flat(index.values()))}))
                 if options.format != "m4b":
-                    episodes.append(_write_episode(program, stream, part, stem, title, track, feed, options, progress, narrated, used))
+                    episodes.append(_write_episode(program, stream, part, stem, title, track, feed, options, progress, cover, narrated, used))
             if book is not None:
-                episodes.append(_write_audiobook(book, script, programs, [part_title for _, part_title, *_ in plans], options))
+                episodes.append(_write_audiobook(book, script, programs, [part_title for _, part_title, *_ in plans], options, cover))
             return episodes
         finally:
             for stream in streams:
@@ -454,29 +459,29 @@ def _naming(exc: RenderError, episode: Path) -> RenderError:
     return exc
 
 
-COVER_FORMAT = 1   # bump when cover.py draws differently
+COVER_FORMAT = 2   # bump when cover.py draws differently
 
 
-def _cover(meta, out: Path, cache: Path | None) -> None:
-    """The episode's cover, from the cache when the same title, author, fandom and image were
-    drawn before (a re-render then never loads Pillow)."""
+def _cover(meta, cache: Path | None) -> bytes:
+    """The episode's cover (JPEG bytes), from the cache when the same title, author, fandom
+    and image were drawn before (a re-render then never loads Pillow)."""
     key = None
     if cache is not None:
         image = Path(meta.cover) if meta.cover is not None else None
         stamp = (str(image.resolve()), image.stat().st_size, image.stat().st_mtime_ns) if image and image.is_file() else None
         key = hashlib.sha256(repr((COVER_FORMAT, meta.title, meta.author, meta.fandom, str(meta.cover), stamp)).encode()).hexdigest()
         with contextlib.suppress(OSError):
-            shutil.copyfile(cache / f"{key}.jpg", out)
-            return
-    from .cover import make_cover   # Pillow is imported only to draw
+            return (cache / f"{key}.jpg").read_bytes()
+    from .cover import cover_jpeg   # Pillow is imported only to draw
 
-    make_cover(meta, out)
+    data = cover_jpeg(meta)
     if key is not None:
         with contextlib.suppress(OSError):
             cache.mkdir(parents=True, exist_ok=True)
             tmp = cache / f".{key}.{os.getpid()}.tmp"
-            shutil.copyfile(out, tmp)
+            tmp.write_bytes(data)
             os.replace(tmp, cache / f"{key}.jpg")
+    return data
 
 
 def _work_key(meta) -> str:
@@ -548,7 +553,7 @@ def _feed_fields(meta, part_title: str | None, part: int | None, last: int | Non
 
 
 def _write_episode(program, stream: _Stream, script: Script, stem: str, title: str, track: int | None, feed: dict,
-                   options: RenderOptions, progress: Progress | None, narrated_by: str = "text-to-speech",
+                   options: RenderOptions, progress: Progress | None, cover: bytes, narrated_by: str = "text-to-speech",
                    voices: tuple[str, ...] = ()) -> Episode:
     meta = script.document.meta
     out = options.out_dir
@@ -559,7 +564,7 @@ def _write_episode(program, stream: _Stream, script: Script, stem: str, title: s
     program = dataclasses.replace(program, chapters=tuple(dataclasses.replace(c, title=short_text(c.title)) for c in program.chapters))
     try:
         program, duration_ms = stream.write(program, temp[".mp3"], progress)
-        _cover(meta, temp[".jpg"], paths.cache_dir(options.cache_dir) / "covers" if options.use_cache else None)
+        temp[".jpg"].write_bytes(cover)
         _write_text(temp[".vtt"], transcript.vtt(program.cues))
         _write_text(temp[".chapters.json"], transcript.chapters_json(program.chapters, title))
         episode = Episode(
@@ -606,7 +611,8 @@ def _audiobook(options: RenderOptions, stem: str) -> m4b.Audiobook | None:
     return m4b.Audiobook(scratch / final.name, scratch, name=final, cache=cache, workers=options.jobs or os.cpu_count() or 1)
 
 
-def _write_audiobook(book: m4b.Audiobook, script: Script, programs: list[Program], titles: list[str | None], options: RenderOptions) -> Episode:
+def _write_audiobook(book: m4b.Audiobook, script: Script, programs: list[Program], titles: list[str | None], options: RenderOptions,
+                     cover_jpeg: bytes) -> Episode:
     """The M4B: its chapters (the episode's, or one per story chapter when the work is
     split), tags and cover; renamed into place when complete."""
     meta = script.document.meta
@@ -621,7 +627,7 @@ def _write_audiobook(book: m4b.Audiobook, script: Script, programs: list[Program
             chapters = [Chapter(t or f"Chapter {k + 1}", bounds[k], bounds[k + 1]) for k, t in enumerate(titles)]
         duration_ms = book.finish(chapters)
         cover = scratch / "cover.jpg"
-        _cover(meta, cover, paths.cache_dir(options.cache_dir) / "covers" if options.use_cache else None)
+        cover.write_bytes(cover_jpeg)
         episode = Episode(
             path=final, title=meta.title, author=meta.author, album=meta.series or meta.title, track=None,
             duration_ms=duration_ms, chapters=tuple(chapters), summary=meta.summary, comment=_comment(script),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..models import METADATA_LIMITS, Interludes, Metadata, clean_text
+from ..paths import NotRegularFile, check_regular
 from ..speech.lexicon import entries as lexicon_entries
 
 
@@ -60,8 +61,14 @@ def apply_work_sidecar(meta: Metadata, sidecar: Path) -> Metadata:
 
 def read_toml(sidecar: Path) -> dict[str, object]:
     """Metadata fields from a sidecar file ({} if there is none)."""
-    if not sidecar.is_file():
+    try:
+        check_regular(sidecar)   # before reading: a FIFO would wait for a writer forever
+    except FileNotFoundError:
         return {}
+    except NotRegularFile as exc:
+        raise InputError(f"sidecar is {exc.kind}, not a file; remove it or put the metadata in a file", sidecar) from None
+    except OSError:
+        return {}   # (as before: a path that cannot be looked at holds no sidecar)
     try:
         if sidecar.stat().st_size > MAX_SIDECAR_BYTES:
             raise InputError(f"sidecar is over {MAX_SIDECAR_BYTES // 1024} KB; is it the right file?", sidecar)
