@@ -245,8 +245,9 @@ def _run(client, works: list[_Work], options: RenderOptions, failures: list, pro
                 todo.setdefault(name, []).append((key, utt))
         work.unique = len(seen)
         for name, items in todo.items():
-            stateful = _stateful(name)
-            for k, batch in enumerate(batches(items, stateful)):
+            # Cut as synth cuts a stateful engine's work, whatever the engine: a task a text would
+            # drown the scheduler, and a stateless engine's clips do not depend on their batch.
+            for k, batch in enumerate(batches(items, stateful=True)):
                 task = f"speak-{work.plan.stems[0]}-{name}-{k}-{run}"
                 future = client.submit(_speak_task, name, batch, str(cache), key=task, retries=RETRIES, pure=False)
                 speak_tasks[task] = future
@@ -293,12 +294,6 @@ def _run(client, works: list[_Work], options: RenderOptions, failures: list, pro
     stats.cached = sum(w.unique for w in works) - stats.synthesized
     ordered = [episode for n in sorted(outputs) for episode in outputs[n]]
     return RenderReport(tuple(ordered), tuple(failures), stats)
-
-
-def _stateful(engine_name: str) -> bool:
-    from .engines import get_engine
-
-    return get_engine(engine_name).stateful
 
 
 def _result(future, source, failures) -> tuple | None:

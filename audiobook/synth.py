@@ -132,11 +132,22 @@ def speak_batch(engine_name: str, batch: list[tuple[str, Utterance]], cache_dir:
     rest = [(key, utt) for key, utt in batch if not usable(cached_clip(Path(cache_dir), key), utt)]
     if rest:
         eng = get_engine(engine_name)
-        # A stateful engine speaks the batch in one fresh process (a text then sounds as it
-        # would in a local render); another speaks each text on its own, in one process.
-        _run_pool(engine_name, eng.stateful, [rest] if eng.stateful else [[item] for item in rest], 1,
-                  lambda key: cached_clip(Path(cache_dir), key), lambda *_: None)
+        # One pool for the life of this process: its next fresh speech process starts while
+        # this one's batch is being finished, not when the next batch comes (a third of a
+        # second to start one, as long again to stop a pool).
+        pool = _KEPT_POOLS.get(engine_name) or _KEPT_POOLS.setdefault(engine_name, _new_pool(engine_name, eng.stateful, 1))
+        try:
+            # A stateful engine speaks the batch in one fresh process (a text then sounds as it
+            # would in a local render); another speaks each text on its own, in one process.
+            _run_pool(engine_name, eng.stateful, [rest] if eng.stateful else [[item] for item in rest], 1,
+                      lambda key: cached_clip(Path(cache_dir), key), lambda *_: None, pool=pool)
+        except BaseException:
+            _KEPT_POOLS.pop(engine_name, None)   # stopped or broken: the next batch gets a new one
+            raise
     return len(rest), len(batch) - len(rest)
+
+
+_KEPT_POOLS: dict[str, ProcessPoolExecutor] = {}   # speak_batch's pools, by engine
 
 
 def _tmp_name(final: Path) -> Path:
@@ -445,20 +456,26 @@ def _silence(thread: threading.Thread) -> None:
         threading.excepthook = _quiet_abandoned
 
 
-def _run_pool(engine_name, stateful, batches, workers, location, finished, threads=1) -> None:
-    """Run batches in worker processes; call finished(key, utterance, result) as clips come.
-
-    A stateful engine (eSpeak keeps state between texts) gets a fresh process per batch so
-    that a text always gives the same bytes, and retries a failed clip alone in a fresh
-    process (a retry in the same process would start from another state)."""
-    workers = max(1, min(workers, len(batches)))
-    pool = ProcessPoolExecutor(
+def _new_pool(engine_name: str, stateful: bool, workers: int, threads: int = 1) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=_mp_context(engine_name),
         initializer=_init_worker,
         initargs=(engine_name, os.getpid(), threads),
         max_tasks_per_child=1 if stateful else None,
     )
+
+
+def _run_pool(engine_name, stateful, batches, workers, location, finished, threads=1, pool=None) -> None:
+    """Run batches in worker processes; call finished(key, utterance, result) as clips come.
+
+    A stateful engine (eSpeak keeps state between texts) gets a fresh process per batch so
+    that a text always gives the same bytes, and retries a failed clip alone in a fresh
+    process (a retry in the same process would start from another state).
+    pool: one the caller keeps (left running when all went well); else one of its own."""
+    own = pool is None
+    if own:
+        pool = _new_pool(engine_name, stateful, max(1, min(workers, len(batches))), threads)
     attempts: dict[str, int] = {}
     futures: dict = {}
 
@@ -504,4 +521,5 @@ def _run_pool(engine_name, stateful, batches, workers, location, finished, threa
         _kill_pool(pool)
         raise
     else:
-        pool.shutdown(wait=True)
+        if own:
+            pool.shutdown(wait=True)
