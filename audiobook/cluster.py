@@ -137,11 +137,6 @@ def _episode_task(plan: WorkPlan, options: RenderOptions, *spoken: tuple) -> tup
         if result[0] == "error":
             return ("error", None, result[1])
     stats = SpeakStats()
-    if options.jobs is None:
-        # The worker's share of the machine: as many encoder threads as it has task threads.
-        from distributed import get_worker
-
-        options = dataclasses.replace(options, jobs=max(1, get_worker().state.nthreads))
     try:
         episodes = render_work(plan, options, None, None, stats)
     except AudioficError as exc:
@@ -249,15 +244,20 @@ def _run(client, works: list[_Work], options: RenderOptions, failures: list, pro
             # drown the scheduler, and a stateless engine's clips do not depend on their batch.
             for k, batch in enumerate(batches(items, stateful=True)):
                 task = f"speak-{work.plan.stems[0]}-{name}-{k}-{run}"
-                future = client.submit(_speak_task, name, batch, str(cache), key=task, retries=RETRIES, pure=False)
+                future = client.submit(_speak_task, name, batch, str(cache), key=task, retries=RETRIES, pure=False,
+                                       priority=_chars(work.plan))
                 speak_tasks[task] = future
                 sizes[future] = len(batch)
                 for key, _ in batch:
                     owner[key] = task
                 work.tasks.add(task)
+    # A work's episodes go first once its clips are there, so encoding runs beside the other
+    # works' speech instead of after it all; the biggest works are spoken first, so the
+    # longest encode is not the last thing left. (An episode task encodes with all the
+    # worker's cores, as a local render does: while it is alone at the end, it has them.)
     episodes = {
         client.submit(_episode_task, work.plan, options, *(speak_tasks[t] for t in sorted(work.tasks)),
-                      key=f"episode-{work.plan.stems[0]}-{n}-{run}", retries=RETRIES, pure=False): n
+                      key=f"episode-{work.plan.stems[0]}-{n}-{run}", retries=RETRIES, pure=False, priority=EPISODE_PRIORITY): n
         for n, work in enumerate(works)
     }
     if progress:
@@ -294,6 +294,13 @@ def _run(client, works: list[_Work], options: RenderOptions, failures: list, pro
     stats.cached = sum(w.unique for w in works) - stats.synthesized
     ordered = [episode for n in sorted(outputs) for episode in outputs[n]]
     return RenderReport(tuple(ordered), tuple(failures), stats)
+
+
+EPISODE_PRIORITY = 2**40   # above any work's size in characters (a speak task's priority)
+
+
+def _chars(plan: WorkPlan) -> int:
+    return sum(len(u.text) for u in plan.utterances)
 
 
 def _result(future, source, failures) -> tuple | None:
