@@ -246,10 +246,13 @@ def plan(inputs, as_json, voice_overrides, notes, lyrics, dialogue):
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache of spoken clips and encoded stretches [default: $AUDIOFIC_CACHE or the user cache folder].")
 @click.option("--no-cache", is_flag=True, help="Speak and encode everything afresh and keep nothing.")
 @engine_option
+@click.option("--cluster", envvar="AUDIOFIC_CLUSTER", default=None, metavar="ADDRESS",
+              help="Render on a Dask cluster: its scheduler's tcp://HOST:PORT, or local:N for N worker processes here "
+                   "(pip install 'audiofic[cluster]'; --cache-dir and -o must be folders every worker sees) [env: AUDIOFIC_CLUSTER].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document describing the outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 @friendly
-def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, dialogue, no_header, no_outro, bitrate, fmt, jobs, cache_dir, no_cache, engine, as_json, quiet):
+def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, dialogue, no_header, no_outro, bitrate, fmt, jobs, cache_dir, no_cache, engine, cluster, as_json, quiet):
     """Render works into phone-ready MP3 episodes.
 
     INPUTs are texts (.txt, .md), downloads from AO3 or FanFicFare (.html, .epub), folders
@@ -283,7 +286,16 @@ def render(inputs, out_dir, voice_overrides, split, placement, notes, lyrics, di
         bitrate=int(bitrate),
         format=fmt,
     )
-    report = render_works(list(inputs) or [DEFAULT_INPUT], options, Progress(quiet))
+    if cluster:
+        from .cluster import render_on_cluster   # dask is imported only here, only with --cluster
+
+        def dashboard(link: str) -> None:
+            if not quiet:
+                click.echo(f"Dask dashboard: {link}", err=True)
+
+        report = render_on_cluster(list(inputs) or [DEFAULT_INPUT], options, cluster, Progress(quiet), dashboard)
+    else:
+        report = render_works(list(inputs) or [DEFAULT_INPUT], options, Progress(quiet))
     for path, message in report.failures:
         click.echo(f"Error: {path}: {message}", err=True)
     if as_json:

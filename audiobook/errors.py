@@ -38,6 +38,10 @@ class FeedError(AudioficError):
     """A folder of episodes cannot be turned into a feed."""
 
 
+class ClusterError(AudioficError):
+    """A Dask cluster cannot be used (extra missing, scheduler unreachable, workers unfit)."""
+
+
 class PublishError(AudioficError):
     """Uploading failed (missing bucket, credentials, unreachable endpoint)."""
 

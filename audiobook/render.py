@@ -97,13 +97,7 @@ def render(sources: list[Path | str], options: RenderOptions, progress: Progress
     """Render every work (folders expand to their works; URLs are fetched); a bad file
     or URL does not stop the rest."""
     outputs: list[Episode] = []
-    failures: list[tuple[str, str]] = []
-    inputs: list[Path | str] = []
-    for source in sources:
-        try:
-            inputs.extend(find_inputs([source]))
-        except AudioficError as exc:
-            failures.append((exc.path or str(source), exc.message))
+    inputs, failures = gather(sources)
     taken: set[str] = set()
     stats = SpeakStats()
     if inputs:
@@ -118,6 +112,18 @@ def render(sources: list[Path | str], options: RenderOptions, progress: Progress
                 raise
             failures.append((str(path), unexpected(exc)))
     return RenderReport(tuple(outputs), tuple(failures), stats)
+
+
+def gather(sources: list[Path | str]) -> tuple[list[Path | str], list[tuple[str, str]]]:
+    """The works named (folders expanded), and a one-line error for each source that is unusable."""
+    inputs: list[Path | str] = []
+    failures: list[tuple[str, str]] = []
+    for source in sources:
+        try:
+            inputs.extend(find_inputs([source]))
+        except AudioficError as exc:
+            failures.append((exc.path or str(source), exc.message))
+    return inputs, failures
 
 
 def prepare_out_dir(out_dir: Path) -> None:
@@ -254,15 +260,24 @@ def _comment(script: Script, narrated_by: str = "text-to-speech (eSpeak NG)") ->
     return "\n".join(lines)
 
 
-def render_work(
-    source: Path | str | Document,
-    options: RenderOptions,
-    progress: Progress | None = None,
-    taken: set[str] | None = None,
-    stats: SpeakStats | None = None,
-) -> list[Episode]:
-    """Render one work (a file, a URL, or a Document already read) into one episode, or
-    one per chapter with split="chapters"."""
+@dataclass(frozen=True)
+class WorkPlan:
+    """What a work will say and where its episodes go, before anything is spoken: made once
+    (by render_work here, or by a Dask client that sends it to the workers, cluster.py)."""
+
+    script: Script
+    utterances: list[Utterance]      # everything every part says, in play order
+    parts: list[tuple]               # (part script, part title, {"header"/"outro": utterance}, segment -> utterance(s))
+    stems: list[str]                 # the episodes' file names, one a part
+    book_stem: str                   # the work's M4B name
+    split: bool
+    last: int | None                 # the work's last chapter number (split), for the feed's dates
+    cover: bytes                     # the episodes' artwork, made (and checked) before any speech
+    spoken_by: dict                  # profile -> the engine voice that speaks it (found before any speech)
+
+
+def plan_work(source: Path | str | Document, options: RenderOptions, taken: set[str] | None = None) -> WorkPlan:
+    """Read, segment and cast one work, and name its episodes (taking names from `taken`)."""
     taken = set() if taken is None else taken
     doc = source if isinstance(source, Document) else read(source)
     lexicon = load_lexicon(doc.meta.lexicon)
@@ -319,17 +334,34 @@ def render_work(
     # Every voice is found before anything is spoken or written: a work in a language the
     # engine has no voice for fails at once, in one line that names the language.
     spoken_by = _voices_for(utterances, options.engine, meta)
+    numbered = split or chapter_of_work
+    work = _work_key(meta)
+    stems = [_unique(_own_name(options.out_dir, slugify(meta.title) + (f"-{(part.segments[0].part if split else meta.chapter):02d}" if numbered else ""), work, meta), taken)
+             for part, *_ in plans]
+    book_stem = stems[0] if not split else _unique(_own_name(options.out_dir, slugify(meta.title), work, meta), taken)
+    return WorkPlan(script, utterances, plans, stems, book_stem, split, last, cover, spoken_by)
+
+
+def render_work(
+    source: Path | str | Document | WorkPlan,
+    options: RenderOptions,
+    progress: Progress | None = None,
+    taken: set[str] | None = None,
+    stats: SpeakStats | None = None,
+) -> list[Episode]:
+    """Render one work (a file, a URL, a Document already read, or a work planned already)
+    into one episode, or one per chapter with split="chapters"."""
+    planned = source if isinstance(source, WorkPlan) else plan_work(source, options, taken)
+    script, utterances, plans, stems = planned.script, planned.utterances, planned.parts, planned.stems
+    split, last, cover, spoken_by = planned.split, planned.last, planned.cover, planned.spoken_by
+    meta = script.document.meta
 
     # Clips are laid out and encoded while later ones are still being spoken (a small work is
     # spoken in this process, in play order, so the encoder uses the other core meanwhile).
     # Without the cache, clips live in a private temporary folder until the episodes are written.
     board = _Clips()
     workers = options.jobs or os.cpu_count() or 1
-    numbered = split or chapter_of_work
-    work = _work_key(meta)
-    stems = [_unique(_own_name(options.out_dir, slugify(meta.title) + (f"-{(part.segments[0].part if split else meta.chapter):02d}" if numbered else ""), work, meta), taken)
-             for part, *_ in plans]
-    book = _audiobook(options, stems[0] if not split else _unique(_own_name(options.out_dir, slugify(meta.title), work, meta), taken))
+    book = _audiobook(options, planned.book_stem)
     with (
         tempfile.TemporaryDirectory(prefix="audiofic-clips-") if not options.use_cache else contextlib.nullcontext() as scratch,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="audiofic-layout") as layout,

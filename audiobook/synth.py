@@ -85,6 +85,71 @@ def clip_key(text: str, voice_id: str, profile: VoiceProfile, engine_name: str, 
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def clip_keys(utterances: Sequence[Utterance], names: Sequence[str]) -> list[str]:
+    """Each utterance's cache key, spoken by the engine named beside it (its voice resolved
+    by this process's engine: raises VoiceError when no installed voice fits)."""
+    keys = []
+    for utt, name in zip(utterances, names):
+        eng = get_engine(name)
+        keys.append(clip_key(utt.text, eng.resolve(utt.profile), utt.profile, eng.name, eng.version))
+    return keys
+
+
+def cached_clip(root: Path, key: str) -> Path:
+    """Where the cache under `root` keeps the clip `key`."""
+    return root / "clips" / key[:2] / f"{key}.wav"
+
+
+def usable(path: Path, utterance: Utterance) -> bool:
+    """Whether a cache entry is there and whole; a damaged one is deleted (it is made again)."""
+    if not path.exists():
+        return False
+    try:
+        check_clip(path, utterance.text, utterance.profile.rate)
+        return True
+    except EngineError:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return False
+
+
+def batches(todo: list[tuple[str, Utterance]], stateful: bool) -> list[list[tuple[str, Utterance]]]:
+    """The batches speak() would run for `todo` ((key, utterance) pairs not cached, in
+    utterance order): a Dask client cuts a work into the same tasks (cluster.py)."""
+    return _batches(todo, stateful)
+
+
+def speak_batch(engine_name: str, batch: list[tuple[str, Utterance]], cache_dir: Path) -> tuple[int, int]:
+    """Speak one batch into the cache under `cache_dir`, as speak() speaks a batch: in one
+    fresh worker process, in order, each clip published atomically. An entry already there
+    (spoken by another render, or before a worker running this batch was killed) is
+    reused, never spoken again. (spoken, reused)."""
+    clip_root = Path(cache_dir) / "clips"
+    try:
+        clip_root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(f"cannot create the clip cache ({exc.strerror or exc}); choose another folder with --cache-dir", cache_dir) from None
+    rest = [(key, utt) for key, utt in batch if not usable(cached_clip(Path(cache_dir), key), utt)]
+    if rest:
+        eng = get_engine(engine_name)
+        # One pool for the life of this process: its next fresh speech process starts while
+        # this one's batch is being finished, not when the next batch comes (a third of a
+        # second to start one, as long again to stop a pool).
+        pool = _KEPT_POOLS.get(engine_name) or _KEPT_POOLS.setdefault(engine_name, _new_pool(engine_name, eng.stateful, 1))
+        try:
+            # A stateful engine speaks the batch in one fresh process (a text then sounds as it
+            # would in a local render); another speaks each text on its own, in one process.
+            _run_pool(engine_name, eng.stateful, [rest] if eng.stateful else [[item] for item in rest], 1,
+                      lambda key: cached_clip(Path(cache_dir), key), lambda *_: None, pool=pool)
+        except BaseException:
+            _KEPT_POOLS.pop(engine_name, None)   # stopped or broken: the next batch gets a new one
+            raise
+    return len(rest), len(batch) - len(rest)
+
+
+_KEPT_POOLS: dict[str, ProcessPoolExecutor] = {}   # speak_batch's pools, by engine
+
+
 def _tmp_name(final: Path) -> Path:
     return final.with_name(f".{final.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.wav")
 
@@ -252,11 +317,7 @@ def speak(
     except OSError as exc:
         raise RenderError(f"cannot create the clip cache ({exc.strerror or exc}); choose another folder with --cache-dir", root) from None
 
-    keys: list[str] = []
-    for utt, name in zip(utterances, names):
-        eng = engines[name]
-        voice_id = eng.resolve(utt.profile)
-        keys.append(clip_key(utt.text, voice_id, utt.profile, eng.name, eng.version))
+    keys = clip_keys(utterances, names)
 
     def location(key: str) -> Path:
         return clip_root / key[:2] / f"{key}.wav" if use_cache else clip_root / f"{key}.wav"
@@ -395,20 +456,26 @@ def _silence(thread: threading.Thread) -> None:
         threading.excepthook = _quiet_abandoned
 
 
-def _run_pool(engine_name, stateful, batches, workers, location, finished, threads=1) -> None:
-    """Run batches in worker processes; call finished(key, utterance, result) as clips come.
-
-    A stateful engine (eSpeak keeps state between texts) gets a fresh process per batch so
-    that a text always gives the same bytes, and retries a failed clip alone in a fresh
-    process (a retry in the same process would start from another state)."""
-    workers = max(1, min(workers, len(batches)))
-    pool = ProcessPoolExecutor(
+def _new_pool(engine_name: str, stateful: bool, workers: int, threads: int = 1) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=_mp_context(engine_name),
         initializer=_init_worker,
         initargs=(engine_name, os.getpid(), threads),
         max_tasks_per_child=1 if stateful else None,
     )
+
+
+def _run_pool(engine_name, stateful, batches, workers, location, finished, threads=1, pool=None) -> None:
+    """Run batches in worker processes; call finished(key, utterance, result) as clips come.
+
+    A stateful engine (eSpeak keeps state between texts) gets a fresh process per batch so
+    that a text always gives the same bytes, and retries a failed clip alone in a fresh
+    process (a retry in the same process would start from another state).
+    pool: one the caller keeps (left running when all went well); else one of its own."""
+    own = pool is None
+    if own:
+        pool = _new_pool(engine_name, stateful, max(1, min(workers, len(batches))), threads)
     attempts: dict[str, int] = {}
     futures: dict = {}
 
@@ -454,4 +521,5 @@ def _run_pool(engine_name, stateful, batches, workers, location, finished, threa
         _kill_pool(pool)
         raise
     else:
-        pool.shutdown(wait=True)
+        if own:
+            pool.shutdown(wait=True)

@@ -1,0 +1,328 @@
+"""`audiofic render --cluster ADDRESS`: a collection rendered by a Dask cluster, one shared cache.
+
+The only module that imports dask/distributed (the `[cluster]` extra), and only when --cluster
+is given: a local render never loads it.
+
+The task graph follows the pipeline. The client plans every work (read, segment, cast, file
+names: render.plan_work) and works out, with synth's own cache keys and batching, which clips
+are missing. Each batch of missing clips is one task: a worker speaks it into the shared cache
+(synth.speak_batch: one fresh speech process, each clip published atomically; an entry
+already there is reused). Each work is then one task depending on its clips' tasks: it runs
+the local render (render.render_work) of the planned work, which finds every clip in the cache
+and lays out, encodes (reusing encoded stretches from the cache too) and tags exactly as a
+local render would. Folders are shared: --cache-dir and -o must be the same POSIX paths on
+the client and every worker.
+
+Faults: a worker that dies costs only the tasks it held (the scheduler reschedules them, up
+to distributed.scheduler.allowed-failures times); a task that raises something unforeseen is
+run again (RETRIES); a user's error (a voice, the disk) comes back as a value and fails that
+work in one line, as locally, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import multiprocessing
+import os
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from . import paths
+from .errors import DEBUG_ENV, AudioficError, ClusterError, unexpected
+from .models import Episode, Utterance
+from .render import Progress, RenderOptions, RenderReport, WorkPlan, gather, plan_work, prepare_out_dir, render_work
+from .synth import SpeakStats, batches, cached_clip, clip_keys, speak_batch, usable
+
+INSTALL = "pip install 'audiofic[cluster]'"
+CLUSTER_ENV = "AUDIOFIC_CLUSTER"
+CONNECT_TIMEOUT_S = 5     # a scheduler that does not answer in this long is not there
+WORKERS_TIMEOUT_S = 60    # a scheduler with no worker after this long would wait forever
+RETRIES = 2               # reruns of a task that raised something unforeseen (a worker's NFS hiccup)
+
+
+def _distributed():
+    """The distributed package, or one line saying how to get it."""
+    try:
+        import distributed
+    except ImportError:
+        raise ClusterError(f"--cluster needs Dask's distributed scheduler: {INSTALL}") from None
+    return distributed
+
+
+@contextlib.contextmanager
+def connect(address: str, on_dashboard: Callable[[str], None] | None = None) -> Iterator:
+    """A Client of the scheduler at `address` (tcp://host:port), or of a LocalCluster of N
+    single-threaded worker processes for `local:N`, closed (and the local cluster stopped) at
+    the end."""
+    distributed = _distributed()
+    import dask
+
+    # Speech runs in a child process of each worker (eSpeak keeps state between texts, so every
+    # batch gets a fresh one): workers must not be daemonic processes, which may have no children.
+    settings = {"distributed.worker.daemon": False}
+    with contextlib.ExitStack() as stack:
+        if address.startswith("local"):
+            count = address.partition(":")[2] or str(os.cpu_count() or 1)
+            if not count.isdigit() or int(count) < 1:
+                raise ClusterError(f"--cluster {address}: say how many workers, e.g. local:4")
+            stack.enter_context(dask.config.set(settings))
+            cluster = stack.enter_context(distributed.LocalCluster(
+                n_workers=int(count), threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=":0", silence_logs=logging.ERROR,   # (any free port: never another's 8787)
+            ))
+            client = stack.enter_context(distributed.Client(cluster, set_as_default=False))
+        else:
+            if "://" not in address:
+                raise ClusterError(f"--cluster {address}: give the scheduler's address as tcp://HOST:PORT, or local:N")
+            try:
+                client = stack.enter_context(distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False))
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ClusterError(f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s ({_first_line(exc)}); "
+                                   "is `dask scheduler` running there and the port open?") from None
+        try:
+            client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
+        except (TimeoutError, OSError):
+            raise ClusterError(f"the Dask scheduler at {address} has no workers after {WORKERS_TIMEOUT_S} s; start some with `dask worker {address}`") from None
+        link = _dashboard(client)
+        if link and on_dashboard is not None:
+            on_dashboard(link)
+        yield client
+
+
+def _dashboard(client) -> str | None:
+    """The dashboard's address, when the scheduler serves one: its web server runs without
+    bokeh too (metrics, health), so the page itself is asked for."""
+    with contextlib.suppress(Exception):
+        link = client.dashboard_link
+        with urllib.request.urlopen(link, timeout=2) as page:
+            return link if page.status == 200 else None
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:160] if text else type(exc).__name__
+
+
+# ---- what runs on the workers -------------------------------------------------------------
+
+def _probe(checks: list[tuple[str, object]]) -> str | None:
+    """On a worker: None if it can speak every (engine, profile) the render needs, else why not."""
+    if multiprocessing.current_process().daemon:
+        return ("its process is a daemon and cannot start speech processes: start workers with "
+                "DASK_DISTRIBUTED__WORKER__DAEMON=False in their environment (or with --no-nanny)")
+    try:
+        clip_keys([Utterance("probe", "probe", profile) for _, profile in checks], [name for name, _ in checks])
+    except AudioficError as exc:
+        return exc.message
+    return None
+
+
+def _speak_task(engine_name: str, batch: list[tuple[str, Utterance]], cache_dir: str) -> tuple:
+    """One batch of clips into the shared cache: ("ok", spoken, reused) or ("error", message)."""
+    try:
+        spoken, reused = speak_batch(engine_name, batch, Path(cache_dir))
+    except AudioficError as exc:   # the same batch again would fail the same way: no retry
+        return ("error", str(exc))
+    return ("ok", spoken, reused)
+
+
+def _episode_task(plan: WorkPlan, options: RenderOptions, *spoken: tuple) -> tuple:
+    """A work's episodes from the warm cache: ("ok", episodes, stats) or ("error", path, message)."""
+    for result in spoken:
+        if result[0] == "error":
+            return ("error", None, result[1])
+    stats = SpeakStats()
+    try:
+        episodes = render_work(plan, options, None, None, stats)
+    except AudioficError as exc:
+        return ("error", exc.path, exc.message)
+    return ("ok", episodes, stats)
+
+
+# ---- the client ---------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class _Work:
+    source: Path | str
+    plan: WorkPlan
+    tasks: set[str] = dataclasses.field(default_factory=set)   # its speak tasks' keys (its own and earlier works')
+    unique: int = 0     # distinct clips it needs
+
+
+def render_on_cluster(sources: list[Path | str], options: RenderOptions, address: str,
+                      progress: Progress | None = None, on_dashboard: Callable[[str], None] | None = None) -> RenderReport:
+    """What render.render does, with speech and episodes as tasks of the Dask cluster at `address`."""
+    _distributed()            # before anything is read: one line if the extra is missing
+    if not options.use_cache:
+        raise ClusterError("--cluster passes clips between workers through the cache: drop --no-cache")
+    cache = paths.cache_dir(options.cache_dir).absolute()
+    # Workers may start in other folders: every path they are given is absolute.
+    options = dataclasses.replace(options, out_dir=options.out_dir.absolute(), cache_dir=cache)
+    inputs, failures = gather(sources)
+    if not inputs:
+        return RenderReport((), tuple(failures), SpeakStats())
+    prepare_out_dir(options.out_dir)
+    with connect(address, on_dashboard) as client:
+        works = _plan(inputs, options, failures)
+        _check_workers(client, works, options)
+        return _run(client, works, options, failures, progress)
+
+
+def _plan(inputs: list[Path | str], options: RenderOptions, failures: list) -> list[_Work]:
+    """Every work planned on the client, in order (names taken in order, as locally)."""
+    works = []
+    taken: set[str] = set()
+    for source in inputs:
+        try:
+            works.append(_Work(source, plan_work(source, options, taken)))
+        except AudioficError as exc:
+            failures.append((exc.path or str(source), exc.message))
+        except Exception as exc:   # as render.render: this work fails, the batch goes on
+            if os.environ.get(DEBUG_ENV):
+                raise
+            failures.append((str(source), unexpected(exc)))
+    return works
+
+
+def _engine_names(plan: WorkPlan, options: RenderOptions) -> list[str]:
+    return [options.engine or utt.profile.engine for utt in plan.utterances]
+
+
+def _check_workers(client, works: list[_Work], options: RenderOptions) -> None:
+    """Every worker can speak every voice the render needs (one line naming the first that cannot)."""
+    checks = {}
+    for work in works:
+        for name, utt in zip(_engine_names(work.plan, options), work.plan.utterances):
+            checks.setdefault((name, utt.profile), None)
+    try:
+        answers = client.run(_probe, list(checks), on_error="return")
+    except Exception as exc:   # noqa: BLE001 - the scheduler went away, or cannot ship the check
+        raise ClusterError(f"cannot check the Dask workers ({_first_line(exc)})") from None
+    for worker, answer in sorted(answers.items()):
+        if isinstance(answer, BaseException):
+            raise ClusterError(f"Dask worker {worker} cannot run audiofic ({_first_line(answer)}); "
+                               f"install the same audiofic with {INSTALL} on every worker") from None
+        if answer is not None:
+            raise ClusterError(f"Dask worker {worker}: {answer}")
+
+
+def _run(client, works: list[_Work], options: RenderOptions, failures: list, progress: Progress | None) -> RenderReport:
+    from distributed import as_completed
+
+    cache = Path(options.cache_dir)
+    run = uuid.uuid4().hex[:8]     # task keys are unique per render, readable on the dashboard
+    owner: dict[str, str] = {}     # clip key -> the speak task that makes it
+    speak_tasks: dict[str, object] = {}
+    sizes: dict[object, int] = {}
+    total = done = 0
+    for n, work in enumerate(works):
+        names = _engine_names(work.plan, options)
+        keys = clip_keys(work.plan.utterances, names)
+        total += len(keys)
+        todo: dict[str, list[tuple[str, Utterance]]] = {}
+        seen: set[str] = set()
+        for key, name, utt in zip(keys, names, work.plan.utterances):
+            if key in seen:
+                done += 1              # a duplicate: spoken once with the first
+                continue
+            seen.add(key)
+            if key in owner:           # an earlier work speaks it (locally, it would be cached by now)
+                work.tasks.add(owner[key])
+                done += 1
+            elif usable(cached_clip(cache, key), utt):
+                done += 1
+            else:
+                todo.setdefault(name, []).append((key, utt))
+        work.unique = len(seen)
+        for name, items in todo.items():
+            # Cut as synth cuts a stateful engine's work, whatever the engine: a task a text would
+            # drown the scheduler, and a stateless engine's clips do not depend on their batch.
+            for k, batch in enumerate(batches(items, stateful=True)):
+                task = f"speak-{work.plan.stems[0]}-{name}-{k}-{run}"
+                future = client.submit(_speak_task, name, batch, str(cache), key=task, retries=RETRIES, pure=False,
+                                       priority=_chars(work.plan))
+                speak_tasks[task] = future
+                sizes[future] = len(batch)
+                for key, _ in batch:
+                    owner[key] = task
+                work.tasks.add(task)
+    # A work's episodes go first once its clips are there, so encoding runs beside the other
+    # works' speech instead of after it all; the biggest works are spoken first, so the
+    # longest encode is not the last thing left. (An episode task encodes with all the
+    # worker's cores, as a local render does: while it is alone at the end, it has them.)
+    episodes = {
+        client.submit(_episode_task, work.plan, options, *(speak_tasks[t] for t in sorted(work.tasks)),
+                      key=f"episode-{work.plan.stems[0]}-{n}-{run}", retries=RETRIES, pure=False, priority=EPISODE_PRIORITY): n
+        for n, work in enumerate(works)
+    }
+    if progress:
+        progress("speak", done, total)
+    stats = SpeakStats(utterances=total, duplicates=sum(len(w.plan.utterances) - w.unique for w in works))
+    outputs: dict[int, list[Episode]] = {}
+    finished = 0
+    try:
+        for future in as_completed([*speak_tasks.values(), *episodes], loop=client.loop):
+            if future in episodes:
+                n = episodes[future]
+                result = _result(future, works[n].source, failures)
+                if result is not None and result[0] == "ok":
+                    outputs[n] = result[1]
+                    stats.audio_ms += result[2].audio_ms
+                elif result is not None:
+                    failures.append((result[1] or str(works[n].source), result[2]))
+                finished += 1
+                if progress:
+                    progress("encode", finished, len(episodes))
+                continue
+            result = _result(future, None, None)
+            if result is not None and result[0] == "ok":
+                stats.synthesized += result[1]
+            done += sizes[future]
+            if progress and done <= total:
+                progress("speak", done, total)
+    except BaseException:
+        # Stopped or failed: the tasks not yet run are withdrawn (one running finishes its batch
+        # on its worker; what it publishes is whole, and reused by the next render).
+        with contextlib.suppress(Exception):
+            client.cancel([*speak_tasks.values(), *episodes])
+        raise
+    stats.cached = sum(w.unique for w in works) - stats.synthesized
+    ordered = [episode for n in sorted(outputs) for episode in outputs[n]]
+    return RenderReport(tuple(ordered), tuple(failures), stats)
+
+
+EPISODE_PRIORITY = 2**40   # above any work's size in characters (a speak task's priority)
+
+
+def _chars(plan: WorkPlan) -> int:
+    return sum(len(u.text) for u in plan.utterances)
+
+
+def _result(future, source, failures) -> tuple | None:
+    """A task's value; a task that failed for good is one line (a work's failure, when it is
+    a work's task; a speak task's failure reaches its works through their episode tasks)."""
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker
+
+    try:
+        return future.result()
+    except CancelledError:
+        raise ClusterError("the Dask scheduler cancelled the render's tasks (did the scheduler stop?); "
+                           "run the same command again to finish") from None
+    except KilledWorker as exc:
+        message = f"Dask workers died running it ({_first_line(exc)}); a worker may be out of memory"
+    except AudioficError as exc:
+        message = exc.message
+    except Exception as exc:   # noqa: BLE001 - raised on a worker after its retries
+        if os.environ.get(DEBUG_ENV):
+            raise
+        message = unexpected(exc)
+    if failures is not None:
+        return ("error", str(source), message)
+    return ("error", message)
