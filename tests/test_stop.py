@@ -32,8 +32,11 @@ def start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, Path, Path]:
     tmp, cache = tmp_path / "tmp", tmp_path / "cache"
     tmp.mkdir()
     env = {**os.environ, "TMPDIR": str(tmp)}
-    args = [sys.executable, "-m", "audiobook.cli", "render", str(text), "-o", str(tmp_path / "out"),
-            "--cache-dir", str(cache), "-q", *extra]
+    # Started with SIGINT at its default, as from a terminal: a test run in the background of
+    # a script (nohup, `&`) has SIGINT ignored, and Python leaves an inherited SIG_IGN alone.
+    args = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+            "os.execv(sys.executable, [sys.executable, '-m', 'audiobook.cli', *sys.argv[1:]])",
+            "render", str(text), "-o", str(tmp_path / "out"), "--cache-dir", str(cache), "-q", *extra]
     proc = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=tmp_path)
     return proc, tmp, cache
 
