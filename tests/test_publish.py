@@ -7,7 +7,6 @@ import time
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from audiobook.errors import PublishError
 from audiobook.publish import publish
@@ -23,15 +22,6 @@ EXPECTED_TYPES = {
     "show.png": "image/png",
     "feed.xml": "application/rss+xml",
 }
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture

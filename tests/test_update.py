@@ -22,7 +22,6 @@ import feedparser
 import podcastparser
 import pytest
 from click.testing import CliRunner
-from moto.server import ThreadedMotoServer
 
 from audiobook import update as update_module
 from audiobook.cli import main
@@ -76,15 +75,6 @@ def work(tmp_path) -> Path:
     for name in ("chapter-1.txt", "chapter-2.txt"):
         (folder / name).write_text(CHAPTERS[name], encoding="utf-8")
     return folder
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture
