@@ -209,9 +209,14 @@ def _die_with_render(render_pid: int) -> None:
             if handle is not None:
                 select.select([handle], [], [])
                 os._exit(1)
-            # elsewhere: spawned workers are the render's own children
-            if os.getppid() != render_pid:
+            # Without pidfds (older kernels, macOS, Windows) ask after the render by its PID. Not
+            # by this worker's parent: under a fork server that is never the render itself.
+            try:
+                os.kill(render_pid, 0)
+            except ProcessLookupError:
                 os._exit(1)
+            except OSError:
+                pass               # there, but not ours to signal: still running
             time.sleep(0.2)
 
     threading.Thread(target=watch, name="audiofic-watch-render", daemon=True).start()
