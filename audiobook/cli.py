@@ -228,9 +228,28 @@ def plan(inputs, as_json, voice_overrides, notes, lyrics, dialogue):
 
 # ---- render ------------------------------------------------------------------------------
 
+class _FolderOrUrl(click.ParamType):
+    """A local folder (a Path) or a store's URL (a str, s3://... or another fsspec protocol)."""
+
+    name = "FOLDER|URL"
+
+    def convert(self, value, param, ctx):
+        from .store import is_url, local
+
+        if isinstance(value, Path):
+            return value
+        if not isinstance(value, str) or not value:
+            self.fail("give a folder or a URL", param, ctx)
+        return value if is_url(value) else local(value)
+
+
+FOLDER_OR_URL = _FolderOrUrl()
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, metavar="[INPUT]...")
-@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=DEFAULT_OUTPUT, show_default=True, help="Folder for the episodes.")
+@click.option("-o", "--output", "out_dir", type=FOLDER_OR_URL, default=DEFAULT_OUTPUT, show_default=True,
+              help="Folder for the episodes, or a URL: s3://BUCKET/PREFIX or any fsspec filesystem (each file lands whole).")
 @click.option("--voice", "voice_overrides", multiple=True, metavar="ROLE=PROFILE", help="Read ROLE with voice profile PROFILE (repeatable), e.g. --voice note=narrator.")
 @click.option("--split", type=click.Choice(["none", "chapters"]), default="none", show_default=True, help="'chapters': one episode per chapter heading, with track numbers.")
 @click.option("--interludes", "placement", type=click.Choice(["inline", "spread"]), default=None, help="Where song interludes go: where the author put the playlist (inline, default) or spread between the story's sections.")
@@ -243,12 +262,15 @@ def plan(inputs, as_json, voice_overrides, notes, lyrics, dialogue):
               help="mp3: podcast episodes; m4b: one audiobook file per work (AAC, chapters, cover) for Apple Books, "
                    "BookPlayer and the like; both.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Parallel speech workers and encoders [default: all cores].")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache of spoken clips and encoded stretches [default: $AUDIOFIC_CACHE or the user cache folder].")
+@click.option("--cache-dir", type=FOLDER_OR_URL, default=None,
+              help="Cache of spoken clips and encoded stretches, a folder or a URL (s3://BUCKET/PREFIX: clips shared by "
+                   "every machine, the rest kept in each one's own cache) [default: $AUDIOFIC_CACHE or the user cache folder].")
 @click.option("--no-cache", is_flag=True, help="Speak and encode everything afresh and keep nothing.")
 @engine_option
 @click.option("--cluster", envvar="AUDIOFIC_CLUSTER", default=None, metavar="ADDRESS",
               help="Render on a Dask cluster: its scheduler's tcp://HOST:PORT, or local:N for N worker processes here "
-                   "(pip install 'audiofic[cluster]'; --cache-dir and -o must be folders every worker sees) [env: AUDIOFIC_CLUSTER].")
+                   "(pip install 'audiofic[cluster]'; --cache-dir and -o must be folders every worker sees, or URLs such as "
+                   "s3://BUCKET/PREFIX) [env: AUDIOFIC_CLUSTER].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document describing the outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 @friendly

@@ -31,10 +31,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from . import paths
+from . import shared
 from .errors import DEBUG_ENV, AudioficError, ClusterError, unexpected
 from .models import Episode, Utterance
-from .render import Progress, RenderOptions, RenderReport, WorkPlan, gather, plan_work, prepare_out_dir, render_work
+from .render import Progress, RenderOptions, RenderReport, WorkPlan, gather, plan_in, prepare_out_dir, render_in, render_work
+from .store import is_url
 from .synth import SpeakStats, batches, cached_clip, clip_keys, speak_batch, usable
 
 INSTALL = "pip install 'audiofic[cluster]'"
@@ -122,10 +123,14 @@ def _probe(checks: list[tuple[str, object]]) -> str | None:
     return None
 
 
-def _speak_task(engine_name: str, batch: list[tuple[str, Utterance]], cache_dir: str) -> tuple:
-    """One batch of clips into the shared cache: ("ok", spoken, reused) or ("error", message)."""
+def _speak_task(engine_name: str, batch: list[tuple[str, Utterance]], cache: Path | str) -> tuple:
+    """One batch of clips into the shared cache (a folder, or a store through this worker's
+    mirror, each clip put there as soon as the batch is spoken): ("ok", spoken, reused) or
+    ("error", message)."""
     try:
-        spoken, reused = speak_batch(engine_name, batch, Path(cache_dir))
+        with shared.places(cache) as where:
+            spoken, reused = speak_batch(engine_name, batch, where.cache)
+            where.push_clips(key for key, _ in batch)
     except AudioficError as exc:   # the same batch again would fail the same way: no retry
         return ("error", str(exc))
     return ("ok", spoken, reused)
@@ -138,7 +143,9 @@ def _episode_task(plan: WorkPlan, options: RenderOptions, *spoken: tuple) -> tup
             return ("error", None, result[1])
     stats = SpeakStats()
     try:
-        episodes = render_work(plan, options, None, None, stats)
+        with shared.places(options.cache_dir, options.out_dir) as where:
+            here = dataclasses.replace(options, cache_dir=where.cache, out_dir=where.out)
+            episodes = render_in(where, plan, here, None, stats, pushed=True) if where.remote else render_work(plan, here, None, None, stats)
     except AudioficError as exc:
         return ("error", exc.path, exc.message)
     return ("ok", episodes, stats)
@@ -160,26 +167,29 @@ def render_on_cluster(sources: list[Path | str], options: RenderOptions, address
     _distributed()            # before anything is read: one line if the extra is missing
     if not options.use_cache:
         raise ClusterError("--cluster passes clips between workers through the cache: drop --no-cache")
-    cache = paths.cache_dir(options.cache_dir).absolute()
-    # Workers may start in other folders: every path they are given is absolute.
-    options = dataclasses.replace(options, out_dir=options.out_dir.absolute(), cache_dir=cache)
+    # Workers may start in other folders: every path they are given is absolute (a URL is
+    # given as it is: each worker reaches the store for itself).
+    cache, out = shared.cache_spec(options.cache_dir), options.out_dir
+    options = dataclasses.replace(options, cache_dir=cache if is_url(cache) else Path(cache).absolute(),
+                                  out_dir=out if is_url(out) else Path(out).absolute())
     inputs, failures = gather(sources)
     if not inputs:
         return RenderReport((), tuple(failures), SpeakStats())
-    prepare_out_dir(options.out_dir)
-    with connect(address, on_dashboard) as client:
-        works = _plan(inputs, options, failures)
-        _check_workers(client, works, options)
-        return _run(client, works, options, failures, progress)
+    with shared.places(options.cache_dir, options.out_dir) as where:
+        prepare_out_dir(where.out)
+        with connect(address, on_dashboard) as client:
+            works = _plan(inputs, where, dataclasses.replace(options, cache_dir=where.cache, out_dir=where.out), failures)
+            _check_workers(client, works, options)
+            return _run(client, where, works, options, failures, progress)
 
 
-def _plan(inputs: list[Path | str], options: RenderOptions, failures: list) -> list[_Work]:
+def _plan(inputs: list[Path | str], where: shared.Places, options: RenderOptions, failures: list) -> list[_Work]:
     """Every work planned on the client, in order (names taken in order, as locally)."""
     works = []
     taken: set[str] = set()
     for source in inputs:
         try:
-            works.append(_Work(source, plan_work(source, options, taken)))
+            works.append(_Work(source, plan_in(where, source, options, taken)))
         except AudioficError as exc:
             failures.append((exc.path or str(source), exc.message))
         except Exception as exc:   # as render.render: this work fails, the batch goes on
@@ -211,10 +221,11 @@ def _check_workers(client, works: list[_Work], options: RenderOptions) -> None:
             raise ClusterError(f"Dask worker {worker}: {answer}")
 
 
-def _run(client, works: list[_Work], options: RenderOptions, failures: list, progress: Progress | None) -> RenderReport:
+def _run(client, where: shared.Places, works: list[_Work], options: RenderOptions, failures: list,
+         progress: Progress | None) -> RenderReport:
     from distributed import as_completed
 
-    cache = Path(options.cache_dir)
+    stored = where.stored_clips()   # a store's clips, listed once (a folder's are looked at one by one)
     run = uuid.uuid4().hex[:8]     # task keys are unique per render, readable on the dashboard
     owner: dict[str, str] = {}     # clip key -> the speak task that makes it
     speak_tasks: dict[str, object] = {}
@@ -234,7 +245,7 @@ def _run(client, works: list[_Work], options: RenderOptions, failures: list, pro
             if key in owner:           # an earlier work speaks it (locally, it would be cached by now)
                 work.tasks.add(owner[key])
                 done += 1
-            elif usable(cached_clip(cache, key), utt):
+            elif key in stored or (where.cache_store is None and usable(cached_clip(where.cache, key), utt)):
                 done += 1
             else:
                 todo.setdefault(name, []).append((key, utt))
@@ -244,7 +255,7 @@ def _run(client, works: list[_Work], options: RenderOptions, failures: list, pro
             # drown the scheduler, and a stateless engine's clips do not depend on their batch.
             for k, batch in enumerate(batches(items, stateful=True)):
                 task = f"speak-{work.plan.stems[0]}-{name}-{k}-{run}"
-                future = client.submit(_speak_task, name, batch, str(cache), key=task, retries=RETRIES, pure=False,
+                future = client.submit(_speak_task, name, batch, options.cache_dir, key=task, retries=RETRIES, pure=False,
                                        priority=_chars(work.plan))
                 speak_tasks[task] = future
                 sizes[future] = len(batch)

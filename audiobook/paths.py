@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
+from .store import is_url, local
+
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -22,12 +24,18 @@ def voices_dirs() -> list[Path]:
 
 
 def cache_dir(explicit: Path | None = None) -> Path:
-    """--cache-dir, else $AUDIOFIC_CACHE, else the user's cache folder."""
+    """--cache-dir, else $AUDIOFIC_CACHE, else the user's cache folder. (A URL in
+    $AUDIOFIC_CACHE is a store: render reaches it through shared.py, and keeps this
+    machine's own files in the user's cache folder.)"""
     if explicit is not None:
         return explicit
     env = os.environ.get("AUDIOFIC_CACHE")
-    if env:
-        return Path(env)
+    if env and not is_url(env):
+        return local(env)
+    return user_cache_dir()
+
+
+def user_cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("audiofic"))

@@ -33,7 +33,7 @@ except ImportError:   # pragma: no cover - Windows
     fcntl = None
 
 from . import assemble as assembly
-from . import master, paths, transcript
+from . import master, paths, shared, transcript
 from .errors import DEBUG_ENV, AudioficError, RenderError, VoiceError, unexpected
 from .models import Chapter, Document, Episode, Piece, Program, Script, Utterance, short_text
 from .read import find_inputs, read
@@ -95,23 +95,54 @@ def slugify(title: str, fallback: str = "episode") -> str:
 
 def render(sources: list[Path | str], options: RenderOptions, progress: Progress | None = None) -> RenderReport:
     """Render every work (folders expand to their works; URLs are fetched); a bad file
-    or URL does not stop the rest."""
+    or URL does not stop the rest. The cache and the output may be stores (shared.py)."""
     outputs: list[Episode] = []
     inputs, failures = gather(sources)
     taken: set[str] = set()
     stats = SpeakStats()
-    if inputs:
-        prepare_out_dir(options.out_dir)   # (not before: bad inputs alone write nothing)
-    for path in inputs:
-        try:
-            outputs.extend(render_work(path, options, progress, taken, stats))
-        except AudioficError as exc:
-            failures.append((exc.path or str(path), exc.message))
-        except Exception as exc:   # a fault of ours or a library's: this work fails, the batch goes on
-            if os.environ.get(DEBUG_ENV):
-                raise
-            failures.append((str(path), unexpected(exc)))
+    if not inputs:
+        return RenderReport((), tuple(failures), stats)
+    with shared.places(options.cache_dir, options.out_dir, options.use_cache) as where:
+        prepare_out_dir(where.out)   # (not before: bad inputs alone write nothing)
+        here = dataclasses.replace(options, cache_dir=where.cache, out_dir=where.out)
+        for path in inputs:
+            try:
+                if where.remote:
+                    plan = plan_in(where, path, here, taken)
+                    outputs.extend(render_in(where, plan, here, progress, stats))
+                else:
+                    outputs.extend(render_work(path, here, progress, taken, stats))
+            except AudioficError as exc:
+                failures.append((exc.path or str(path), exc.message))
+            except Exception as exc:   # a fault of ours or a library's: this work fails, the batch goes on
+                if os.environ.get(DEBUG_ENV):
+                    raise
+                failures.append((str(path), unexpected(exc)))
     return RenderReport(tuple(outputs), tuple(failures), stats)
+
+
+def plan_in(where: shared.Places, source: Path | str, options: RenderOptions, taken: set[str]) -> WorkPlan:
+    """plan_work, naming the episodes against what an output store already holds: a store's
+    episodes named like this work's are brought into staging (rarely any) and it is named again."""
+    before = set(taken)
+    plan = plan_work(source, options, taken)
+    if where.pull_namesakes(plan.stems):
+        taken.clear()
+        taken.update(before)
+        plan = plan_work(source, options, taken)
+    return plan
+
+
+def render_in(where: shared.Places, plan: WorkPlan, options: RenderOptions, progress: Progress | None = None,
+              stats: SpeakStats | None = None, pushed: bool = False) -> list[Episode]:
+    """render_work of a planned work when the cache or the output is a store: the clips the
+    store holds come down first, the new ones go up after (unless `pushed`: a cluster's speech
+    tasks put them there already), and then the episodes, each file whole."""
+    missing = where.pull_clips(shared.utterance_keys(plan.utterances, options.engine))
+    episodes = render_work(plan, options, progress, None, stats)
+    if not pushed:
+        where.push_clips(missing)
+    return [where.push_episode(episode) for episode in episodes]
 
 
 def gather(sources: list[Path | str]) -> tuple[list[Path | str], list[tuple[str, str]]]:

@@ -87,14 +87,31 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
+def s3_env(endpoint: str, home: Path) -> dict:
+    """moto's S3 server for every process, with made-up credentials and no user's AWS files."""
+    return {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(home / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials")}
+
+
+def new_bucket(endpoint: str, name: str) -> object:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    s3.create_bucket(Bucket=name)
+    return s3
+
+
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def cluster(tmp_path_factory, s3_server):
     """A scheduler and two single-threaded workers (with nannies, as `dask worker` starts
-    them), all on 127.0.0.1; stopped at the end of the module, also when a test failed."""
+    them), all on 127.0.0.1, each worker with a cache folder of its own (as on two machines),
+    and all able to reach moto's S3 server; stopped at the end of the module, also when a
+    test failed."""
     from distributed import Client
 
     home = tmp_path_factory.mktemp("dask")
-    env = worker_env(home)
+    env = {**worker_env(home), **s3_env(s3_server, home)}
     procs: list[subprocess.Popen] = []
     try:
         info = home / "scheduler.json"
@@ -113,7 +130,8 @@ def cluster(tmp_path_factory):
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--nworkers", "1",
                  "--name", f"w{n}", "--host", "127.0.0.1", "--no-dashboard", "--local-directory", str(home / f"w{n}")],
-                env=env, cwd=home / f"w{n}", start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                env={**env, "AUDIOFIC_CACHE": str(home / f"w{n}" / "own-cache")}, cwd=home / f"w{n}", start_new_session=True,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         with Client(address, timeout=30, set_as_default=False) as client:
             client.wait_for_workers(2, timeout=60)
         yield address, env
@@ -136,30 +154,51 @@ def cues(vtt: Path) -> list[str]:
 
 @pytest.mark.slow
 @needs_ffprobe
-def test_cluster_render_matches_local_render(tmp_path, cluster):
+def test_cluster_render_on_s3_matches_local_render(tmp_path, cluster, s3_server):
+    """Three works rendered by two workers whose cache and output are an S3 bucket (moto),
+    each worker with its own local mirror: the episodes, read back from the bucket with boto3
+    and ffprobe, are the local render's. A second render from a fresh client speaks nothing."""
     address, env = cluster
     works = write_works(tmp_path / "works")
     local = cli(env, "render", works, "-o", tmp_path / "local", "--cache-dir", tmp_path / "local-cache", "--json", "-q")
     assert local.returncode == 0, local.stderr
+    s3 = new_bucket(s3_server, "cluster-render")
+    client_env = {**env, "AUDIOFIC_CACHE": str(tmp_path / "client-cache")}
     started = time.monotonic()
-    remote = cli(env, "render", works, "-o", tmp_path / "out", "--cache-dir", tmp_path / "cache", "--json", "--cluster", address)
+    remote = cli(client_env, "render", works, "-o", "s3://cluster-render/episodes", "--cache-dir", "s3://cluster-render/cache",
+                 "--json", "--cluster", address)
     took = time.monotonic() - started
     assert remote.returncode == 0, remote.stderr
     assert "Traceback" not in remote.stderr
     ours, theirs = json.loads(remote.stdout), json.loads(local.stdout)
     assert len(ours["outputs"]) == len(theirs["outputs"]) == 3
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="cluster-render")["Contents"]}
+    fetched = tmp_path / "fetched"
+    fetched.mkdir()
     for mine, alone in zip(ours["outputs"], theirs["outputs"]):
-        assert Path(mine["mp3"]).name == Path(alone["mp3"]).name
-        assert Path(mine["mp3"]).parent == tmp_path / "out"
+        name = Path(alone["mp3"]).name
+        assert mine["mp3"] == f"s3://cluster-render/episodes/{name}"
+        for field in ("mp3", "transcript", "chapters_json", "cover"):
+            key = "episodes/" + Path(alone[field]).name
+            assert key in keys
+            s3.download_file("cluster-render", key, str(fetched / Path(alone[field]).name))
         assert [c["title"] for c in mine["chapters"]] == [c["title"] for c in alone["chapters"]]
         for a, b in zip(mine["chapters"], alone["chapters"]):
             assert a["start_s"] == pytest.approx(b["start_s"], abs=0.1)
-        assert cues(Path(mine["transcript"])) == cues(Path(alone["transcript"]))
+        assert cues(fetched / Path(alone["transcript"]).name) == cues(Path(alone["transcript"]))
         assert mine["duration_s"] == pytest.approx(alone["duration_s"], abs=0.1)
-        assert_valid_episode(Path(mine["mp3"]), alone["duration_s"])
+        assert_valid_episode(fetched / name, alone["duration_s"])
     assert ours["speech"] == theirs["speech"]
-    assert_cache_entries_whole(tmp_path / "cache")
-    print(f"cluster render of 3 works: {took:.1f} s")
+    clips = sorted(k for k in keys if k.startswith("cache/clips/"))
+    assert len(clips) == ours["speech"]["synthesized"]                     # every clip once, none lost or doubled
+    assert not [k for k in keys if ".tmp" in k]
+    # Nothing but what was asked for went into the bucket; the workers' own folders hold only their mirrors.
+    assert {k.split("/")[0] for k in keys} == {"cache", "episodes"}
+    again = cli({**env, "AUDIOFIC_CACHE": str(tmp_path / "client-cache-2")}, "render", works, "-o", tmp_path / "again",
+                "--cache-dir", "s3://cluster-render/cache", "--json", "-q")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["speech"]["synthesized"] == 0             # a new machine speaks nothing
+    print(f"cluster render of 3 works on S3: {took:.1f} s")
 
 
 def test_progress_counts_clips_and_a_warm_rerun_speaks_nothing(tmp_path, cluster):
