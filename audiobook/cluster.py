@@ -36,7 +36,7 @@ from .errors import DEBUG_ENV, AudioficError, ClusterError, unexpected
 from .models import Episode, Utterance
 from .render import Progress, RenderOptions, RenderReport, WorkPlan, gather, plan_in, prepare_out_dir, render_in, render_work
 from .store import is_url
-from .synth import SpeakStats, batches, cached_clip, clip_keys, speak_batch, usable
+from .synth import SpeakStats, batches, cached_clip, clip_keys, release_pools, speak_batch, usable
 
 INSTALL = "pip install 'audiofic[cluster]'"
 CLUSTER_ENV = "AUDIOFIC_CLUSTER"
@@ -91,7 +91,14 @@ def connect(address: str, on_dashboard: Callable[[str], None] | None = None) -> 
         link = _dashboard(client)
         if link and on_dashboard is not None:
             on_dashboard(link)
-        yield client
+        try:
+            yield client
+        finally:
+            # The workers' speech processes end with the render, not with the worker: they
+            # would linger between renders, and a worker that still has them takes seconds
+            # to stop (4 s of a 27 s render of four works on a local cluster).
+            with contextlib.suppress(Exception):
+                client.run(release_pools)
 
 
 def _dashboard(client) -> str | None:
@@ -231,7 +238,10 @@ def _run(client, where: shared.Places, works: list[_Work], options: RenderOption
     speak_tasks: dict[str, object] = {}
     sizes: dict[object, int] = {}
     total = done = 0
-    for n, work in enumerate(works):
+    # Speech tasks are made biggest work first, the order they run in (their priority): a clip
+    # that several works say (a credit, a repeated line) is then spoken by the work that goes
+    # first, and no work's episode waits for the last batch of a smaller one.
+    for work in sorted(works, key=lambda w: -_chars(w.plan)):
         names = _engine_names(work.plan, options)
         keys = clip_keys(work.plan.utterances, names)
         total += len(keys)

@@ -150,6 +150,12 @@ def speak_batch(engine_name: str, batch: list[tuple[str, Utterance]], cache_dir:
 _KEPT_POOLS: dict[str, ProcessPoolExecutor] = {}   # speak_batch's pools, by engine
 
 
+def release_pools() -> None:
+    """End the speech processes speak_batch keeps (a cluster worker, at the end of a render)."""
+    while _KEPT_POOLS:
+        _KEPT_POOLS.popitem()[1].shutdown(wait=True, cancel_futures=True)
+
+
 def _tmp_name(final: Path) -> Path:
     return final.with_name(f".{final.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.wav")
 
