@@ -238,10 +238,8 @@ def _run(client, where: shared.Places, works: list[_Work], options: RenderOption
     speak_tasks: dict[str, object] = {}
     sizes: dict[object, int] = {}
     total = done = 0
-    # Speech tasks are made biggest work first, the order they run in (their priority): a clip
-    # that several works say (a credit, a repeated line) is then spoken by the work that goes
-    # first, and no work's episode waits for the last batch of a smaller one.
-    for work in sorted(works, key=lambda w: -_chars(w.plan)):
+    planned: dict[str, tuple[str, list[tuple[str, Utterance]]]] = {}   # task -> (engine, batch)
+    for work in works:
         names = _engine_names(work.plan, options)
         keys = clip_keys(work.plan.utterances, names)
         total += len(keys)
@@ -265,13 +263,25 @@ def _run(client, where: shared.Places, works: list[_Work], options: RenderOption
             # drown the scheduler, and a stateless engine's clips do not depend on their batch.
             for k, batch in enumerate(batches(items, stateful=True)):
                 task = f"speak-{work.plan.stems[0]}-{name}-{k}-{run}"
-                future = client.submit(_speak_task, name, batch, options.cache_dir, key=task, retries=RETRIES, pure=False,
-                                       priority=_chars(work.plan))
-                speak_tasks[task] = future
-                sizes[future] = len(batch)
+                planned[task] = (name, batch)
                 for key, _ in batch:
                     owner[key] = task
                 work.tasks.add(task)
+    # Biggest works are spoken first (a task's priority is the size of the biggest work that
+    # needs it), so the longest encode is not the last thing left. A clip several works say
+    # (a credit, a repeated line) stays in the batch of the first work that says it, as
+    # locally (eSpeak's clips depend a little on their batch), and that batch takes the
+    # priority of the biggest work waiting for it.
+    priority = {task: 0 for task in planned}
+    for work in works:
+        for task in work.tasks:
+            priority[task] = max(priority[task], _chars(work.plan))
+    for task in sorted(planned, key=lambda t: -priority[t]):   # (the first submitted start first)
+        name, batch = planned[task]
+        future = client.submit(_speak_task, name, batch, options.cache_dir, key=task, retries=RETRIES, pure=False,
+                               priority=priority[task])
+        speak_tasks[task] = future
+        sizes[future] = len(batch)
     # A work's episodes go first once its clips are there, so encoding runs beside the other
     # works' speech instead of after it all; the biggest works are spoken first, so the
     # longest encode is not the last thing left. (An episode task encodes with all the

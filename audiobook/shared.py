@@ -117,6 +117,7 @@ class Places:
             if path is not None and Path(path).is_file():
                 self.out_store.put(Path(path), Path(path).name, keep=False)
                 moved[field] = Remote(self.out_store.url_of(Path(path).name))
+                Path(path).unlink()   # staging holds one work at a time, not the whole batch
         return dataclasses.replace(episode, **moved)
 
 
