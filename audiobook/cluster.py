@@ -7,11 +7,13 @@ The task graph follows the pipeline. The client plans every work (read, segment,
 names: render.plan_work) and works out, with synth's own cache keys and batching, which clips
 are missing. Each batch of missing clips is one task: a worker speaks it into the shared cache
 (synth.speak_batch: one fresh speech process, each clip published atomically; an entry
-already there is reused). Each work is then one task depending on its clips' tasks: it runs
-the local render (render.render_work) of the planned work, which finds every clip in the cache
-and lays out, encodes (reusing encoded stretches from the cache too) and tags exactly as a
-local render would. Folders are shared: --cache-dir and -o must be the same POSIX paths on
-the client and every worker.
+already there is reused). Each work is then one task that runs the local render
+(render.render_work) of the planned work, fed by the speech tasks instead of speaking: it
+starts at once, secedes from its worker's thread, and lays out and encodes each batch's clips
+as that batch finishes, as a local render encodes while it speaks (a task that depended on
+all its batches would encode only after them: 1.25x a local render's time, not 1.1x). The
+cache and the output are folders every machine sees under the same paths, or stores named
+by URL (shared.py).
 
 Faults: a worker that dies costs only the tasks it held (the scheduler reschedules them, up
 to distributed.scheduler.allowed-failures times); a task that raises something unforeseen is
@@ -32,11 +34,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import shared
-from .errors import DEBUG_ENV, AudioficError, ClusterError, unexpected
+from .errors import DEBUG_ENV, AudioficError, ClusterError, RenderError, unexpected
 from .models import Episode, Utterance
-from .render import Progress, RenderOptions, RenderReport, WorkPlan, gather, plan_in, prepare_out_dir, render_in, render_work
+from .render import Progress, RenderOptions, RenderReport, WorkPlan, gather, plan_in, prepare_out_dir, render_work
 from .store import is_url
-from .synth import SpeakStats, batches, cached_clip, clip_keys, release_pools, speak_batch, usable
+from .synth import SpeakStats, batches, cached_clip, clip_keys, release_pools, speak, speak_batch, usable
 
 INSTALL = "pip install 'audiofic[cluster]'"
 CLUSTER_ENV = "AUDIOFIC_CLUSTER"
@@ -143,19 +145,58 @@ def _speak_task(engine_name: str, batch: list[tuple[str, Utterance]], cache: Pat
     return ("ok", spoken, reused)
 
 
-def _episode_task(plan: WorkPlan, options: RenderOptions, *spoken: tuple) -> tuple:
-    """A work's episodes from the warm cache: ("ok", episodes, stats) or ("error", path, message)."""
-    for result in spoken:
-        if result[0] == "error":
-            return ("error", None, result[1])
+def _episode_task(plan: WorkPlan, options: RenderOptions, waits: dict[str, list[str]]) -> tuple:
+    """A work's episodes: ("ok", episodes, stats) or ("error", path, message).
+
+    It starts at once and lays out and encodes each clip as its speech task (`waits`: task
+    key -> the keys of this work's clips it speaks) finishes, as a local render encodes while
+    it speaks. While it waits it has seceded from the worker's thread, so the speech tasks run
+    beside it there."""
+    from distributed import secede
+
+    secede()
     stats = SpeakStats()
     try:
         with shared.places(options.cache_dir, options.out_dir) as where:
             here = dataclasses.replace(options, cache_dir=where.cache, out_dir=where.out)
-            episodes = render_in(where, plan, here, None, stats, pushed=True) if where.remote else render_work(plan, here, None, None, stats)
+            episodes = render_work(plan, here, None, None, stats, speaker=_Waiting(where, waits).speak)
+            return ("ok", [where.push_episode(episode) for episode in episodes], stats)
     except AudioficError as exc:
         return ("error", exc.path, exc.message)
-    return ("ok", episodes, stats)
+
+
+class _Waiting:
+    """synth.speak for an episode task: hands over the clips already in the cache, then each
+    speech task's clips as it finishes (brought into the mirror first, with a store)."""
+
+    def __init__(self, where: shared.Places, waits: dict[str, list[str]]):
+        self.where, self.waits = where, waits
+
+    def speak(self, utterances, *, engine=None, on_clip=None, **settings) -> None:
+        from distributed import Variable, as_completed, get_client
+
+        keys = clip_keys(utterances, [engine or utt.profile.engine for utt in utterances])
+        mine = set(keys)
+        awaited = {key for batch in self.waits.values() for key in batch}
+
+        def hand_over(chosen: set[str]) -> None:
+            chosen &= mine   # (a batch of another work holds clips this one does not say)
+            self.where.pull_clips(chosen)
+            picked = [i for i, key in enumerate(keys) if key in chosen]
+            if picked:   # from the cache (synth.speak checks each clip; one missing is spoken here)
+                speak([utterances[i] for i in picked], engine=engine, **settings,
+                      on_clip=(lambda j, clip: on_clip(picked[j], clip)) if on_clip else None)
+
+        hand_over(set(keys) - awaited)
+        # Each speech task's future comes through a Variable the client set: a future made
+        # here from a task's key alone is never told that the task finished.
+        client = get_client()
+        futures = {Variable(name, client=client).get(): name for name in self.waits}
+        for future in as_completed(futures):
+            result = future.result()
+            if result[0] == "error":
+                raise RenderError(result[1])
+            hand_over(set(self.waits[futures[future]]))
 
 
 # ---- the client ---------------------------------------------------------------------------
@@ -230,12 +271,13 @@ def _check_workers(client, works: list[_Work], options: RenderOptions) -> None:
 
 def _run(client, where: shared.Places, works: list[_Work], options: RenderOptions, failures: list,
          progress: Progress | None) -> RenderReport:
-    from distributed import as_completed
+    from distributed import Variable, as_completed
 
     stored = where.stored_clips()   # a store's clips, listed once (a folder's are looked at one by one)
     run = uuid.uuid4().hex[:8]     # task keys are unique per render, readable on the dashboard
     owner: dict[str, str] = {}     # clip key -> the speak task that makes it
     speak_tasks: dict[str, object] = {}
+    handles: dict[str, object] = {}    # speak task -> the Variable holding its future, for the episode tasks
     sizes: dict[object, int] = {}
     total = done = 0
     planned: dict[str, tuple[str, list[tuple[str, Utterance]]]] = {}   # task -> (engine, batch)
@@ -282,12 +324,15 @@ def _run(client, where: shared.Places, works: list[_Work], options: RenderOption
                                priority=priority[task])
         speak_tasks[task] = future
         sizes[future] = len(batch)
+        handles[task] = Variable(f"{task}-future", client=client)
+        handles[task].set(future)
     # A work's episodes go first once its clips are there, so encoding runs beside the other
     # works' speech instead of after it all; the biggest works are spoken first, so the
     # longest encode is not the last thing left. (An episode task encodes with all the
     # worker's cores, as a local render does: while it is alone at the end, it has them.)
+    spoken_in: dict[str, list[str]] = {task: [key for key, _ in batch] for task, (_, batch) in planned.items()}
     episodes = {
-        client.submit(_episode_task, work.plan, options, *(speak_tasks[t] for t in sorted(work.tasks)),
+        client.submit(_episode_task, work.plan, options, {handles[task].name: spoken_in[task] for task in sorted(work.tasks)},
                       key=f"episode-{work.plan.stems[0]}-{n}-{run}", retries=RETRIES, pure=False, priority=EPISODE_PRIORITY): n
         for n, work in enumerate(works)
     }
@@ -322,9 +367,15 @@ def _run(client, where: shared.Places, works: list[_Work], options: RenderOption
         with contextlib.suppress(Exception):
             client.cancel([*speak_tasks.values(), *episodes])
         raise
+    finally:
+        for handle in handles.values():   # (a long-lived scheduler keeps what is not deleted)
+            with contextlib.suppress(Exception):
+                handle.delete()
     stats.cached = sum(w.unique for w in works) - stats.synthesized
     ordered = [episode for n in sorted(outputs) for episode in outputs[n]]
     return RenderReport(tuple(ordered), tuple(failures), stats)
+
+
 
 
 EPISODE_PRIORITY = 2**40   # above any work's size in characters (a speak task's priority)
