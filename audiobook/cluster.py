@@ -34,8 +34,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import shared
-from .errors import DEBUG_ENV, AudioficError, ClusterError, RenderError, unexpected
-from .models import Episode, Utterance
+from .engines import check_clip
+from .errors import DEBUG_ENV, AudioficError, ClusterError, EngineError, RenderError, unexpected
+from .models import Clip, Episode, Utterance
 from .render import Progress, RenderOptions, RenderReport, WorkPlan, gather, plan_in, prepare_out_dir, render_work
 from .store import is_url
 from .synth import SpeakStats, batches, cached_clip, clip_keys, release_pools, speak, speak_batch, usable
@@ -182,10 +183,21 @@ class _Waiting:
         def hand_over(chosen: set[str]) -> None:
             chosen &= mine   # (a batch of another work holds clips this one does not say)
             self.where.pull_clips(chosen)
-            picked = [i for i, key in enumerate(keys) if key in chosen]
-            if picked:   # from the cache (synth.speak checks each clip; one missing is spoken here)
-                speak([utterances[i] for i in picked], engine=engine, **settings,
-                      on_clip=(lambda j, clip: on_clip(picked[j], clip)) if on_clip else None)
+            missing = []
+            for i, key in enumerate(keys):
+                if key not in chosen:
+                    continue
+                path = cached_clip(self.where.cache, key)
+                try:
+                    duration_ms, rate = check_clip(path, utterances[i].text, utterances[i].profile.rate)
+                except EngineError:
+                    missing.append(i)
+                    continue
+                if on_clip is not None:
+                    on_clip(i, Clip(key=key, path=path, duration_ms=duration_ms, sample_rate=rate, text=utterances[i].text))
+            if missing:   # gone from the cache since, or damaged: spoken here (synth.speak repairs it)
+                speak([utterances[i] for i in missing], engine=engine, **settings,
+                      on_clip=(lambda j, clip: on_clip(missing[j], clip)) if on_clip else None)
 
         hand_over(set(keys) - awaited)
         # Each speech task's future comes through a Variable the client set: a future made
