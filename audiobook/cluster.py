@@ -146,15 +146,19 @@ def _speak_task(engine_name: str, batch: list[tuple[str, Utterance]], cache: Pat
     return ("ok", spoken, reused)
 
 
-def _episode_task(plan: WorkPlan, options: RenderOptions, waits: dict[str, list[str]]) -> tuple:
+def _episode_task(plan: WorkPlan, options: RenderOptions, waits: dict[str, list[str]], *started: tuple) -> tuple:
     """A work's episodes: ("ok", episodes, stats) or ("error", path, message).
 
-    It starts at once and lays out and encodes each clip as its speech task (`waits`: task
-    key -> the keys of this work's clips it speaks) finishes, as a local render encodes while
-    it speaks. While it waits it has seceded from the worker's thread, so the speech tasks run
-    beside it there."""
+    It lays out and encodes each clip as its speech task (`waits`: a Variable's name holding
+    the task's future -> the keys of this work's clips it speaks) finishes, as a local render
+    encodes while it speaks. While it waits it has seceded from the worker's thread, so the
+    speech tasks run beside it there. It starts once the first of those tasks has finished
+    (`started`, its result), not at once: five hundred works do not all wait on the workers."""
     from distributed import secede
 
+    for result in started:
+        if result[0] == "error":
+            return ("error", None, result[1])
     secede()
     stats = SpeakStats()
     try:
@@ -345,6 +349,7 @@ def _run(client, where: shared.Places, works: list[_Work], options: RenderOption
     spoken_in: dict[str, list[str]] = {task: [key for key, _ in batch] for task, (_, batch) in planned.items()}
     episodes = {
         client.submit(_episode_task, work.plan, options, {handles[task].name: spoken_in[task] for task in sorted(work.tasks)},
+                      *[speak_tasks[task] for task in sorted(work.tasks, key=lambda t: -priority[t])[:1]],
                       key=f"episode-{work.plan.stems[0]}-{n}-{run}", retries=RETRIES, pure=False, priority=EPISODE_PRIORITY): n
         for n, work in enumerate(works)
     }
