@@ -379,11 +379,12 @@ def render_work(
     progress: Progress | None = None,
     taken: set[str] | None = None,
     stats: SpeakStats | None = None,
-    speaker: Callable[..., object] = speak,
+    speaker: Callable[..., object] | None = None,
 ) -> list[Episode]:
     """Render one work (a file, a URL, a Document already read, or a work planned already)
     into one episode, or one per chapter with split="chapters". `speaker` is what hands
-    over the clips, with synth.speak's arguments (a Dask worker's waits for other workers')."""
+    over the clips, with synth.speak's arguments (default synth.speak; a Dask worker's
+    waits for other workers')."""
     planned = source if isinstance(source, WorkPlan) else plan_work(source, options, taken)
     script, utterances, plans, stems = planned.script, planned.utterances, planned.parts, planned.stems
     split, last, cover, spoken_by = planned.split, planned.last, planned.cover, planned.spoken_by
@@ -407,7 +408,7 @@ def render_work(
         try:
             laid = layout.submit(_lay_out, plans, board, streams, options.placement)
             try:
-                speaker(
+                (speaker or speak)(
                     utterances,
                     engine=options.engine,
                     cache_dir=options.cache_dir,
