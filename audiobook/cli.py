@@ -268,7 +268,7 @@ FOLDER_OR_URL = _FolderOrUrl()
 @click.option("--no-cache", is_flag=True, help="Speak and encode everything afresh and keep nothing.")
 @engine_option
 @click.option("--cluster", envvar="AUDIOFIC_CLUSTER", default=None, metavar="ADDRESS",
-              help="Render on a Dask cluster: its scheduler's tcp://HOST:PORT, or local:N for N worker processes here "
+              help="Render on a Dask cluster: its scheduler's tcp://HOST:PORT, or local:N for N workers here "
                    "(pip install 'audiofic[cluster]'; --cache-dir and -o must be folders every worker sees, or URLs such as "
                    "s3://BUCKET/PREFIX) [env: AUDIOFIC_CLUSTER].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document describing the outputs.")

@@ -135,19 +135,20 @@ def speak_batch(engine_name: str, batch: list[tuple[str, Utterance]], cache_dir:
         # One pool for the life of this process: its next fresh speech process starts while
         # this one's batch is being finished, not when the next batch comes (a third of a
         # second to start one, as long again to stop a pool).
-        pool = _KEPT_POOLS.get(engine_name) or _KEPT_POOLS.setdefault(engine_name, _new_pool(engine_name, eng.stateful, 1))
+        slot = (engine_name, threading.get_ident())   # (a local cluster's workers are threads of one process)
+        pool = _KEPT_POOLS.get(slot) or _KEPT_POOLS.setdefault(slot, _new_pool(engine_name, eng.stateful, 1))
         try:
             # A stateful engine speaks the batch in one fresh process (a text then sounds as it
             # would in a local render); another speaks each text on its own, in one process.
             _run_pool(engine_name, eng.stateful, [rest] if eng.stateful else [[item] for item in rest], 1,
                       lambda key: cached_clip(Path(cache_dir), key), lambda *_: None, pool=pool)
         except BaseException:
-            _KEPT_POOLS.pop(engine_name, None)   # stopped or broken: the next batch gets a new one
+            _KEPT_POOLS.pop(slot, None)   # stopped or broken: the next batch gets a new one
             raise
     return len(rest), len(batch) - len(rest)
 
 
-_KEPT_POOLS: dict[str, ProcessPoolExecutor] = {}   # speak_batch's pools, by engine
+_KEPT_POOLS: dict[tuple[str, int], ProcessPoolExecutor] = {}   # speak_batch's pools, by engine and thread
 
 
 def release_pools() -> None:

@@ -2,7 +2,7 @@
 
 Four generated works (bench/generate.py; 4k, 5k, 6k and 7k words, every paragraph different
 text) rendered cold, each run with a fresh cache and output folder: once by a local
-`audiofic render`, once with `--cluster local:N` (N single-threaded worker processes on this
+`audiofic render`, once with `--cluster local:N` (N single-threaded workers on this
 machine, the LocalCluster started and stopped inside the timed command). Prints the wall time
 of each (medians of --runs), the ratio cluster/local (target <= 1.15 on one machine: the
 cluster's price, what it buys is more machines) and checks that both made the same episodes

@@ -329,3 +329,21 @@ def test_worker_killed_mid_synthesis_costs_only_its_tasks(tmp_path, cluster):
     finally:
         if proc.poll() is None:
             stop(proc)
+
+
+def test_a_local_cluster_renders_in_worker_threads(tmp_path):
+    """`local:2`: a LocalCluster of two workers in this process (threads: each worker speaks in
+    a speech process of its own), every episode made, and no speech process kept at the end."""
+    from audiobook.cluster import render_on_cluster
+    from audiobook.render import RenderOptions
+
+    works = write_works(tmp_path / "works")
+    options = RenderOptions(out_dir=tmp_path / "out", cache_dir=tmp_path / "cache", engine="test")
+    report = render_on_cluster([works], options, "local:2")
+    assert report.failures == ()
+    assert sorted(e.path.name for e in report.outputs) == ["letters-from-the-lighthouse.mp3", "the-harbour-lights.mp3", "winter-orchard.mp3"]
+    assert all(e.path.is_file() for e in report.outputs)
+    assert report.speech.synthesized > 0
+    from audiobook import synth
+
+    assert synth._KEPT_POOLS == {}      # every worker's speech process ended with the render
