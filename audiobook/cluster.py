@@ -28,6 +28,7 @@ import dataclasses
 import logging
 import multiprocessing
 import os
+import threading
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -81,7 +82,7 @@ def connect(address: str, on_dashboard: Callable[[str], None] | None = None) -> 
             stack.enter_context(dask.config.set(settings))
             cluster = stack.enter_context(distributed.LocalCluster(
                 n_workers=int(count), threads_per_worker=1, processes=False,
-                dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,   # (any free port: never another's 8787)
+                dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL,   # (any free port: never another's 8787)
             ))
             client = stack.enter_context(distributed.Client(cluster, set_as_default=False))
         else:
@@ -101,6 +102,13 @@ def connect(address: str, on_dashboard: Callable[[str], None] | None = None) -> 
             on_dashboard(link)
         try:
             yield client
+        except BaseException:
+            # Stopped: a local cluster's tasks are threads of this process, which Python would
+            # wait for at exit (an episode would go on encoding): they stop at their next step.
+            _STOPPED.set()
+            with contextlib.suppress(Exception):
+                client.run(release_pools, True)
+            raise
         finally:
             # The workers' speech processes end with the render, not with the worker: they
             # would linger between renders, and a worker that still has them takes seconds
@@ -169,10 +177,24 @@ def _episode_task(plan: WorkPlan, options: RenderOptions, waits: dict[str, list[
     try:
         with shared.places(options.cache_dir, options.out_dir) as where:
             here = dataclasses.replace(options, cache_dir=where.cache, out_dir=where.out)
-            episodes = render_work(plan, here, None, None, stats, speaker=_Waiting(where, waits).speak)
+            episodes = render_work(plan, here, _unless_stopped, None, stats, speaker=_Waiting(where, waits).speak)
             return ("ok", [where.push_episode(episode) for episode in episodes], stats)
     except AudioficError as exc:
         return ("error", exc.path, exc.message)
+
+
+_STOPPED = threading.Event()   # a render of this process was stopped (see connect)
+
+
+class _Stopped(Exception):
+    """The render this task belongs to was stopped."""
+
+
+def _unless_stopped(*_progress) -> None:
+    """A progress callback that stops an episode task of a stopped local render at its next
+    step (speaking, laying out, encoding all report progress)."""
+    if _STOPPED.is_set():
+        raise _Stopped("the render was stopped")
 
 
 class _Waiting:
@@ -214,6 +236,7 @@ class _Waiting:
         client = get_client()
         futures = {Variable(name, client=client).get(): name for name in self.waits}
         for future in as_completed(futures):
+            _unless_stopped()
             result = future.result()
             if result[0] == "error":
                 raise RenderError(result[1])
@@ -234,6 +257,7 @@ def render_on_cluster(sources: list[Path | str], options: RenderOptions, address
                       progress: Progress | None = None, on_dashboard: Callable[[str], None] | None = None) -> RenderReport:
     """What render.render does, with speech and episodes as tasks of the Dask cluster at `address`."""
     _distributed()            # before anything is read: one line if the extra is missing
+    _STOPPED.clear()
     if not options.use_cache:
         raise ClusterError("--cluster passes clips between workers through the cache: drop --no-cache")
     # Workers may start in other folders: every path they are given is absolute (a URL is

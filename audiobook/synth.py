@@ -151,10 +151,15 @@ def speak_batch(engine_name: str, batch: list[tuple[str, Utterance]], cache_dir:
 _KEPT_POOLS: dict[tuple[str, int], ProcessPoolExecutor] = {}   # speak_batch's pools, by engine and thread
 
 
-def release_pools() -> None:
-    """End the speech processes speak_batch keeps (a cluster worker, at the end of a render)."""
+def release_pools(kill: bool = False) -> None:
+    """End the speech processes speak_batch keeps (a cluster worker, at the end of a render);
+    kill: at once, mid-clip (the render was stopped)."""
     while _KEPT_POOLS:
-        _KEPT_POOLS.popitem()[1].shutdown(wait=True, cancel_futures=True)
+        pool = _KEPT_POOLS.popitem()[1]
+        if kill:
+            _kill_pool(pool)
+        else:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _tmp_name(final: Path) -> Path:

@@ -347,3 +347,42 @@ def test_a_local_cluster_renders_in_worker_threads(tmp_path):
     from audiobook import synth
 
     assert synth._KEPT_POOLS == {}      # every worker's speech process ended with the render
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("when", ["speaking", "encoding"])
+def test_ctrl_c_stops_a_local_cluster_render_at_once(tmp_path, when):
+    """SIGINT to a `--cluster local:2` render, while it speaks or while it writes an episode:
+    its worker threads (speech, layout, encoding) stop too, the exit is 130 within 2 s with
+    one line, and no episode, half or whole, is left in the output folder."""
+    works = write_works(tmp_path / "works")
+    long = long_work(works)
+    paragraphs = long.read_text(encoding="utf-8").split("\n\n")
+    for n in (2, 3):    # two more long works, every paragraph new: seconds of encoding left at any time
+        (works / f"long-{n}.txt").write_text("\n\n".join(f"On day {n} of {k}: {p}" for k, p in enumerate(paragraphs)), encoding="utf-8")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    proc = subprocess.Popen(CLI + ["render", str(works), "-o", str(out), "--cache-dir", str(cache), "-q", "--cluster", "local:2"],
+                            env=worker_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # as from a terminal
+    try:
+        deadline = time.monotonic() + 120
+        while not (list(cache.glob("clips/*/*.wav")) if when == "speaking" else list(out.glob(".*partial*")) + list(out.glob("*.mp3"))):
+            assert proc.poll() is None, f"the render finished before it was seen {when}"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGINT)
+        started = time.monotonic()
+        _, stderr = proc.communicate(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            stop(proc)
+    assert took < 2.0
+    assert proc.returncode == 130
+    assert_one_line_error(stderr, "interrupted")
+    finished = sorted(out.glob("*"))                  # works done before the signal stay
+    time.sleep(0.5)
+    assert sorted(out.glob("*")) == finished          # nothing goes on writing
+    assert not list(out.glob(".*partial*"))           # and nothing half-written is left
+    if when == "speaking":
+        assert finished == []
