@@ -263,8 +263,8 @@ FOLDER_OR_URL = _FolderOrUrl()
                    "BookPlayer and the like; both.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Parallel speech workers and encoders [default: all cores].")
 @click.option("--cache-dir", type=FOLDER_OR_URL, default=None,
-              help="Cache of spoken clips and encoded stretches, a folder or a URL (s3://BUCKET/PREFIX: clips shared by "
-                   "every machine, the rest kept in each one's own cache) [default: $AUDIOFIC_CACHE or the user cache folder].")
+              help="Cache of spoken clips and encoded stretches, a folder or a URL (s3://BUCKET/PREFIX: shared by every "
+                   "machine, each working in a local mirror of it) [default: $AUDIOFIC_CACHE or the user cache folder].")
 @click.option("--no-cache", is_flag=True, help="Speak and encode everything afresh and keep nothing.")
 @engine_option
 @click.option("--cluster", envvar="AUDIOFIC_CLUSTER", default=None, metavar="ADDRESS",

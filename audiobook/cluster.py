@@ -177,7 +177,7 @@ def _episode_task(plan: WorkPlan, options: RenderOptions, waits: dict[str, list[
     try:
         with shared.places(options.cache_dir, options.out_dir) as where:
             here = dataclasses.replace(options, cache_dir=where.cache, out_dir=where.out)
-            episodes = render_work(plan, here, _unless_stopped, None, stats, speaker=_Waiting(where, waits).speak)
+            episodes = render_work(plan, here, _unless_stopped, None, stats, speaker=_Waiting(where, waits).speak, mirror=where.mirror())
             return ("ok", [where.push_episode(episode) for episode in episodes], stats)
     except AudioficError as exc:
         return ("error", exc.path, exc.message)

@@ -139,7 +139,7 @@ def render_in(where: shared.Places, plan: WorkPlan, options: RenderOptions, prog
     store holds come down first, the new ones go up after (unless `pushed`: a cluster's speech
     tasks put them there already), and then the episodes, each file whole."""
     missing = where.pull_clips(shared.utterance_keys(plan.utterances, options.engine))
-    episodes = render_work(plan, options, progress, None, stats)
+    episodes = render_work(plan, options, progress, None, stats, mirror=where.mirror())
     if not pushed:
         where.push_clips(missing)
     return [where.push_episode(episode) for episode in episodes]
@@ -380,11 +380,13 @@ def render_work(
     taken: set[str] | None = None,
     stats: SpeakStats | None = None,
     speaker: Callable[..., object] | None = None,
+    mirror: shared.Mirror | None = None,
 ) -> list[Episode]:
     """Render one work (a file, a URL, a Document already read, or a work planned already)
     into one episode, or one per chapter with split="chapters". `speaker` is what hands
     over the clips, with synth.speak's arguments (default synth.speak; a Dask worker's
-    waits for other workers')."""
+    waits for other workers'). `mirror`: the cache is a store's mirror, and encoded
+    stretches are looked for and put there too."""
     planned = source if isinstance(source, WorkPlan) else plan_work(source, options, taken)
     script, utterances, plans, stems = planned.script, planned.utterances, planned.parts, planned.stems
     split, last, cover, spoken_by = planned.split, planned.last, planned.cover, planned.spoken_by
@@ -402,7 +404,7 @@ def render_work(
     ):
         streams = [
             _Stream(options, _stretch_seconds(sum(len(utterances[i].text) for i in (*extra.values(), *_flat(index.values())))), workers,
-                    Path(scratch) if scratch else options.out_dir, options.out_dir / f"{stem}.mp3", book=book, part=k)
+                    Path(scratch) if scratch else options.out_dir, options.out_dir / f"{stem}.mp3", book=book, part=k, mirror=mirror)
             for k, ((_part, _title, extra, index), stem) in enumerate(zip(plans, stems))
         ]
         try:
@@ -735,8 +737,9 @@ class _Stream:
     """
 
     def __init__(self, options: RenderOptions, stretch_seconds: int, workers: int, scratch: Path, episode: Path,
-                 *, book: m4b.Audiobook | None = None, part: int = 0):
+                 *, book: m4b.Audiobook | None = None, part: int = 0, mirror: shared.Mirror | None = None):
         self.options, self.stretch_seconds, self.workers = options, stretch_seconds, workers
+        self.mirror = mirror
         self.book, self.part = book, part   # the work's M4B (if one is made), and this episode's place in it
         self.mp3 = options.format != "m4b"
         self.scratch = scratch   # where stretches that are not cached are encoded
@@ -836,6 +839,7 @@ class _Stream:
                 cache=self.cache / "encoded" if self.cache else None,
                 workers=self.workers,
                 progress=self._report,
+                shared=self.mirror,
             )
         program = self._so_far()
         settings = f"{master.ENCODE_VERSION}|{self.gain_db:.2f}|{self.music_lufs}|{self.options.bitrate}|{master.LAME_QUALITY}|{master.LIMIT_DBFS}"

@@ -6,8 +6,9 @@ a render and its stores:
   a work is laid out, the clips it needs that the mirror lacks come down from the store; the
   clips a render speaks go up as soon as they are spoken (on a cluster, by the task that
   spoke them), each under its content key, kept if another render put it first. Encoded
-  stretches, loudness and covers stay in each machine's mirror: they are remade from the
-  clips in seconds, where a clip costs speech.
+  stretches go the same way (Mirror: a stretch the mirror lacks is looked for in the store
+  before it is encoded, and one encoded is put there). Loudness measurements and covers stay
+  in each machine's mirror: they are remade in moments.
 - the output: a local staging folder; each finished file of an episode is copied up under its
   final name, whole, and only then does the render report it.
 Without a URL, Places is the folders themselves, and nothing is copied.
@@ -96,6 +97,10 @@ class Places:
         pairs = [(cached_clip(self.cache, key), _clip_name(key)) for key in dict.fromkeys(keys) if cached_clip(self.cache, key).is_file()]
         return self.cache_store.put_many(pairs, keep=True)
 
+    def mirror(self) -> Mirror | None:
+        """What lets the encoder share stretches through the cache store (None: no store)."""
+        return Mirror(self.cache_store, self.cache) if self.cache_store is not None else None
+
     # ---- episodes ---------------------------------------------------------------------------
 
     def pull_namesakes(self, stems: Iterable[str]) -> bool:
@@ -119,6 +124,23 @@ class Places:
                 moved[field] = Remote(self.out_store.url_of(Path(path).name))
                 Path(path).unlink()   # staging holds one work at a time, not the whole batch
         return dataclasses.replace(episode, **moved)
+
+
+class Mirror:
+    """Files of a local mirror, fetched from and shared with its store under the same relative
+    names (the encoder's stretches: master.StretchEncoder's `shared`)."""
+
+    def __init__(self, store: Store, root: Path):
+        self.store, self.root = store, root
+
+    def _name(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def fetch(self, files: list[Path]) -> None:
+        self.store.fetch([(self._name(path), path) for path in files])
+
+    def share(self, files: list[Path]) -> None:
+        self.store.put_many([(path, self._name(path)) for path in files if path.is_file()], keep=True)
 
 
 def _clip_name(key: str) -> str:

@@ -61,9 +61,10 @@ def render(tmp_path: Path, *args, cache_home: str = "home") -> subprocess.Comple
 
 @pytest.mark.slow
 @needs_ffprobe
-def test_render_into_s3_and_a_second_machine_speaks_nothing(tmp_path, s3):
+def test_render_into_s3_and_a_second_machine_speaks_nothing(tmp_path, s3, monkeypatch):
     """Real speech, cache and episodes in the bucket; every file read back from it; a render
-    with an empty local cache (another machine) takes every clip from the bucket."""
+    with an empty local cache (another machine) takes every clip and every encoded stretch
+    from the bucket."""
     client, bucket = s3
     source = work(tmp_path / "in")
     first = render(tmp_path, source, "-o", f"s3://{bucket}/show", "--cache-dir", f"s3://{bucket}/cache")
@@ -82,10 +83,22 @@ def test_render_into_s3_and_a_second_machine_speaks_nothing(tmp_path, s3):
             client.download_file(bucket, key, str(tmp_path / "got" / key[len("show/"):]))
     assert_valid_episode(tmp_path / "got" / "the-ferry.mp3", episode["duration_s"])
 
-    second = render(tmp_path, source, "-o", tmp_path / "local-out", "--cache-dir", f"s3://{bucket}/cache", cache_home="other-machine")
-    assert second.returncode == 0, second.stderr
+    stretches = [k for k in stored if k.startswith("cache/encoded/")]
+    assert {Path(k).suffix for k in stretches} == {".mp3", ".crc"}
+
+    # Another machine (an empty local cache): every clip and every encoded stretch comes from
+    # the bucket; nothing is spoken or encoded again.
+    import audiobook.master as master
+
+    encoded = []
+    real_encode = master._encode_file
+    monkeypatch.setattr(master, "_encode_file", lambda *a, **k: encoded.append(1) or real_encode(*a, **k))
+    monkeypatch.setenv("AUDIOFIC_CACHE", str(tmp_path / "other-machine"))
+    second = CliRunner().invoke(main, ["render", str(source), "-o", str(tmp_path / "local-out"), "--cache-dir", f"s3://{bucket}/cache", "--json", "-q"])
+    assert second.exit_code == 0, second.output
     again = json.loads(second.stdout)
     assert again["speech"] == {"synthesized": 0, "cached": doc["speech"]["synthesized"]}
+    assert encoded == []
     assert again["outputs"][0]["duration_s"] == pytest.approx(episode["duration_s"], abs=0.05)
     assert keys(client, bucket) == stored          # nothing put twice, nothing left half-written
 

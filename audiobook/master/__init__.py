@@ -493,8 +493,12 @@ class StretchEncoder:
         cache: Path | None = None,
         workers: int = 1,
         progress: Callable[[int], None] | None = None,
+        shared=None,
     ):
         self.rate, self.bitrate, self.quality, self.cache, self.progress = rate, bitrate, quality, cache, progress
+        # The cache mirrors a store (shared.Mirror): a stretch missing here is looked for
+        # there (fetch(paths)), and one encoded here is put there (share(paths)).
+        self.shared = shared
         if cache is not None and cache.is_dir():
             sweep_stale_temps(cache)   # what killed renders left half-written
         self.scratch = scratch             # stretches that are not cached go here, in their own folder
@@ -534,6 +538,9 @@ class StretchEncoder:
     def _encoded(self, i: int, stretch: Stretch) -> _Part:
         final = self.cache / stretch.key[:2] / f"{stretch.key}.mp3" if self.cache and stretch.key else self._tmp_dir() / f"{i}.mp3"
         needed = math.ceil(stretch.length * OUTPUT_RATE / self.rate / FRAME)
+        kept = self.cache and stretch.key
+        if kept and self.shared is not None and not final.is_file():
+            self.shared.fetch([final, final.with_suffix(".crc")])
         if final.is_file() and needed <= _frames(final, self.bitrate) <= needed + 4:
             cached = _Part.of(final)
             if cached is not None:
@@ -560,7 +567,10 @@ class StretchEncoder:
                 os.replace(part, final)  # (a damaged entry is)
         finally:
             part.unlink(missing_ok=True)
-        return _Part.measure(final, samples, keep=bool(self.cache and stretch.key))
+        measured = _Part.measure(final, samples, keep=bool(kept))
+        if kept and self.shared is not None:
+            self.shared.share([final, final.with_suffix(".crc")])
+        return measured
 
     def join(self, out: Path) -> Timeline:
         """Wait for every stretch and write them, back to back, to `out`."""
