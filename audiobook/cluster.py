@@ -9,9 +9,9 @@ are missing. Each batch of missing clips is one task: a worker speaks it into th
 (synth.speak_batch: one fresh speech process, each clip published atomically; an entry
 already there is reused). Each work is then one task that runs the local render
 (render.render_work) of the planned work, fed by the speech tasks instead of speaking: it
-starts at once, secedes from its worker's thread, and lays out and encodes each batch's clips
-as that batch finishes, as a local render encodes while it speaks (a task that depended on
-all its batches would encode only after them: 1.25x a local render's time, not 1.1x). The
+starts when the first of its batches is done, secedes from its worker's thread, and lays out
+and encodes each batch's clips as that batch finishes, as a local render encodes while it
+speaks (a task that depended on all its batches would encode only after the last one). The
 cache and the output are folders every machine sees under the same paths, or stores named
 by URL (shared.py).
 
@@ -35,9 +35,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import shared
-from .engines import check_clip
-from .errors import DEBUG_ENV, AudioficError, ClusterError, EngineError, RenderError, unexpected
-from .models import Clip, Episode, Utterance
+from .errors import DEBUG_ENV, AudioficError, ClusterError, RenderError, unexpected
+from .models import Episode, Utterance
 from .render import Progress, RenderOptions, RenderReport, WorkPlan, gather, plan_in, prepare_out_dir, render_work
 from .store import is_url
 from .synth import SpeakStats, batches, cached_clip, clip_keys, release_pools, speak, speak_batch, usable
@@ -67,7 +66,7 @@ def connect(address: str, on_dashboard: Callable[[str], None] | None = None) -> 
     `local:N` runs its workers as threads, not processes: each speaks in a speech process of
     its own anyway, and MP3 encoding releases the GIL, so processes bought nothing on one
     machine but their cost (starting, imports, Dask's traffic between them): 1.26x a local
-    render's time with processes, 1.02x with threads, on the cluster bench."""
+    render's time with processes, 1.04x with threads, on the cluster bench."""
     distributed = _distributed()
     import dask
 
@@ -207,28 +206,17 @@ class _Waiting:
     def speak(self, utterances, *, engine=None, on_clip=None, **settings) -> None:
         from distributed import Variable, as_completed, get_client
 
-        keys = clip_keys(utterances, [engine or utt.profile.engine for utt in utterances])
+        keys = shared.utterance_keys(utterances, engine)
         mine = set(keys)
         awaited = {key for batch in self.waits.values() for key in batch}
 
         def hand_over(chosen: set[str]) -> None:
             chosen &= mine   # (a batch of another work holds clips this one does not say)
             self.where.pull_clips(chosen)
-            missing = []
-            for i, key in enumerate(keys):
-                if key not in chosen:
-                    continue
-                path = cached_clip(self.where.cache, key)
-                try:
-                    duration_ms, rate = check_clip(path, utterances[i].text, utterances[i].profile.rate)
-                except EngineError:
-                    missing.append(i)
-                    continue
-                if on_clip is not None:
-                    on_clip(i, Clip(key=key, path=path, duration_ms=duration_ms, sample_rate=rate, text=utterances[i].text))
-            if missing:   # gone from the cache since, or damaged: spoken here (synth.speak repairs it)
-                speak([utterances[i] for i in missing], engine=engine, **settings,
-                      on_clip=(lambda j, clip: on_clip(missing[j], clip)) if on_clip else None)
+            picked = [i for i, key in enumerate(keys) if key in chosen]
+            if picked:   # from the cache (synth.speak checks each clip; one gone or damaged is spoken here)
+                speak([utterances[i] for i in picked], engine=engine, **settings,
+                      on_clip=(lambda j, clip: on_clip(picked[j], clip)) if on_clip else None)
 
         hand_over(set(keys) - awaited)
         # Each speech task's future comes through a Variable the client set: a future made
@@ -371,10 +359,10 @@ def _run(client, where: shared.Places, works: list[_Work], options: RenderOption
         sizes[future] = len(batch)
         handles[task] = Variable(f"{task}-future", client=client)
         handles[task].set(future)
-    # A work's episodes go first once its clips are there, so encoding runs beside the other
-    # works' speech instead of after it all; the biggest works are spoken first, so the
-    # longest encode is not the last thing left. (An episode task encodes with all the
-    # worker's cores, as a local render does: while it is alone at the end, it has them.)
+    # A work's episode task starts once its first batch is done and encodes the rest as it
+    # comes, beside the other works' speech (see _episode_task); the biggest works are spoken
+    # first, so the longest encode is not the last thing left. (An episode task encodes with
+    # all the worker's cores, as a local render does: while it is alone at the end, it has them.)
     spoken_in: dict[str, list[str]] = {task: [key for key, _ in batch] for task, (_, batch) in planned.items()}
     episodes = {
         client.submit(_episode_task, work.plan, options, {handles[task].name: spoken_in[task] for task in sorted(work.tasks)},
@@ -420,8 +408,6 @@ def _run(client, where: shared.Places, works: list[_Work], options: RenderOption
     stats.cached = sum(w.unique for w in works) - stats.synthesized
     ordered = [episode for n in sorted(outputs) for episode in outputs[n]]
     return RenderReport(tuple(ordered), tuple(failures), stats)
-
-
 
 
 EPISODE_PRIORITY = 2**40   # above any work's size in characters (a speak task's priority)

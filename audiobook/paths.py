@@ -32,10 +32,6 @@ def cache_dir(explicit: Path | None = None) -> Path:
     env = os.environ.get("AUDIOFIC_CACHE")
     if env and not is_url(env):
         return local(env)
-    return user_cache_dir()
-
-
-def user_cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("audiofic"))
@@ -45,12 +41,20 @@ def user_cache_dir() -> Path:
 # written in seconds to minutes. Age, not the writer's PID: a render in another PID
 # namespace (a container sharing the folder) has PIDs that mean nothing here.
 STALE_AFTER_S = 3600
+# A folder is swept at most this often by one process: a sweep lists all of it (256
+# subfolders of a big cache), and is asked for by every speech call and every episode's
+# encoder, where a file must be an hour old before it is swept anyway.
+SWEEP_EVERY_S = 300
+_swept: dict[Path, float] = {}
 
 
 def sweep_stale_temps(root: Path) -> None:
     """Delete temporary files in `root`'s subfolders (".<name>.<pid>.<...>.tmp*", as the
     cache writes them) not written to for STALE_AFTER_S: what killed renders left behind."""
     now = time.time()
+    if now - _swept.get(root, -SWEEP_EVERY_S) < SWEEP_EVERY_S:
+        return
+    _swept[root] = now
     for tmp in root.glob("*/.*.tmp*"):
         try:
             if now - tmp.stat().st_mtime > STALE_AFTER_S:

@@ -134,14 +134,13 @@ def plan_in(where: shared.Places, source: Path | str, options: RenderOptions, ta
 
 
 def render_in(where: shared.Places, plan: WorkPlan, options: RenderOptions, progress: Progress | None = None,
-              stats: SpeakStats | None = None, pushed: bool = False) -> list[Episode]:
+              stats: SpeakStats | None = None) -> list[Episode]:
     """render_work of a planned work when the cache or the output is a store: the clips the
-    store holds come down first, the new ones go up after (unless `pushed`: a cluster's speech
-    tasks put them there already), and then the episodes, each file whole."""
+    store holds come down first, the new ones go up after, and then the episodes, each file
+    whole."""
     missing = where.pull_clips(shared.utterance_keys(plan.utterances, options.engine))
     episodes = render_work(plan, options, progress, None, stats, mirror=where.mirror())
-    if not pushed:
-        where.push_clips(missing)
+    where.push_clips(missing)
     return [where.push_episode(episode) for episode in episodes]
 
 

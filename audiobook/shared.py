@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from . import paths
 from .models import Episode, Utterance
 from .store import Store, is_url, local, mirror_dir
-from .synth import cached_clip
+from .synth import cached_clip, clip_keys
 
 
 class Remote(str):
@@ -40,11 +40,6 @@ class Remote(str):
     @property
     def name(self) -> str:
         return PurePosixPath(self).name
-
-
-def local_cache_root() -> Path:
-    """This machine's own cache folder ($AUDIOFIC_CACHE unless that is a URL, else the user's)."""
-    return paths.cache_dir(None)
 
 
 def cache_spec(explicit: Path | str | None) -> Path | str:
@@ -157,7 +152,8 @@ def places(cache: Path | str | None, out: Path | str | None = None, use_cache: b
     for store in (cache_store, out_store):
         if store is not None:
             store.check()
-    local_cache = mirror_dir(cache_store.url, local_cache_root()) if cache_store else (local(cache) if not is_url(cache) else local_cache_root())
+    own = paths.cache_dir(None)   # this machine's ($AUDIOFIC_CACHE unless that is a URL, else the user's)
+    local_cache = mirror_dir(cache_store.url, own) if cache_store else (own if is_url(cache) else cache)
     staging = tempfile.mkdtemp(prefix="audiofic-out-") if out_store else None
     try:
         yield Places(local_cache, Path(staging) if staging else local(out if out is not None else "."), cache_store, out_store)
@@ -168,6 +164,4 @@ def places(cache: Path | str | None, out: Path | str | None = None, use_cache: b
 
 def utterance_keys(utterances: list[Utterance], engine: str | None) -> list[str]:
     """The cache keys of a work's clips, as synth keys them."""
-    from .synth import clip_keys
-
     return clip_keys(utterances, [engine or utt.profile.engine for utt in utterances])
